@@ -1,0 +1,33 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""vmstate's oslo.config options, registered on the global CONF.
+
+Each module here holds one group; :mod:`vmstate.conf.opts` lists them for
+the sample-config generator.
+"""
+
+from oslo_config import cfg
+
+from vmstate.conf import api
+from vmstate.conf import database
+from vmstate.conf import fake_compute
+from vmstate.conf import matrix
+from vmstate.conf import paths
+
+CONF = cfg.CONF
+
+paths.register_opts(CONF)
+database.register_opts(CONF)
+matrix.register_opts(CONF)
+api.register_opts(CONF)
+fake_compute.register_opts(CONF)

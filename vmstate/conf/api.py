@@ -1,0 +1,35 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+from oslo_config import cfg
+
+api_group = cfg.OptGroup("api", title="vmstate-api service")
+
+api_opts = [
+    cfg.HostAddressOpt("host", default="127.0.0.1",
+                       help="Address vmstate-api listens on."),
+    cfg.PortOpt("port", default=9797, help="Port vmstate-api listens on."),
+    cfg.StrOpt("auth_strategy", default="noauth",
+               choices=[("noauth", "identity from X-Project-Id, X-User-Id "
+                                   "and X-Roles; admin when absent"),
+                        ("keystone", "keystonemiddleware auth_token")],
+               help="How requests are authenticated."),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(api_group)
+    conf.register_opts(api_opts, group=api_group)
+
+
+def list_opts() -> dict[str | None, list[cfg.Opt]]:
+    return {api_group: api_opts}

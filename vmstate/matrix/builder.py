@@ -1,0 +1,257 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The mutable side of the matrix: what plugins talk to.
+
+Plugins declare vocabulary and add ``allow``/``deny`` rules in order; the
+builder checks every name the moment it is used, so that a mistake is
+reported against the plugin and the entry that made it. :meth:`compile`
+freezes the result into a :class:`~vmstate.matrix.compiled.Matrix`; after
+that the builder refuses further changes, like automaton's frozen machines.
+"""
+
+from collections.abc import Iterable
+from collections.abc import Iterator
+import contextlib
+import dataclasses
+from typing import TYPE_CHECKING
+from typing import Union
+
+from vmstate import exception
+from vmstate import states
+
+if TYPE_CHECKING:
+    from vmstate.matrix.compiled import Matrix
+
+# What a rule may name: the wildcard, one state, or several (``None`` among
+# task states means "no task running").
+StateSpec = Union[str, None, Iterable[Union[str, None]]]
+
+ALLOW = "allow"
+DENY = "deny"
+
+
+@dataclasses.dataclass(frozen=True)
+class ActionDef:
+    """What an action does to the state, beyond whether it may start.
+
+    ``begins``: the task_state set when the action starts (``None``: the
+    action runs no task; it is checked and recorded, and the task stays as
+    it was). ``completes``: the vm_state reached when it finishes (``None``:
+    unchanged). ``fails_to``: the vm_state on failure (``None``: unchanged,
+    only the task is cleared).
+    """
+
+    name: str
+    begins: str | None = None
+    completes: str | None = None
+    fails_to: str | None = states.ERROR
+    plugin: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One allow or deny, as a plugin wrote it (wildcards unresolved)."""
+
+    verb: str
+    action: str
+    vm_states: frozenset[str] | None     # None: any vm_state
+    task_states: frozenset[str | None] | None   # None: any task_state
+    plugin: str
+    index: int
+
+    def matches(self, vm_state: str, task_state: str | None,
+                known_vm: frozenset[str],
+                known_task: frozenset[str]) -> bool:
+        """Whether this rule covers the cell (unknown states only by ``*``)."""
+        if self.vm_states is not None and (
+                vm_state not in known_vm or vm_state not in self.vm_states):
+            return False
+        if self.task_states is None:
+            return True
+        return ((task_state is None or task_state in known_task)
+                and task_state in self.task_states)
+
+    def describe(self) -> str:
+        def spec(values: frozenset[str | None] | frozenset[str] | None
+                 ) -> str:
+            if values is None:
+                return states.ANY
+            return "[%s]" % ", ".join(sorted(
+                "None" if v is None else v for v in values))
+        return "%s(%r, vm_states=%s, task_states=%s)" % (
+            self.verb, self.action, spec(self.vm_states),
+            spec(self.task_states))
+
+
+class Builder:
+    """Collects vocabulary and rules from plugins, in the order they run."""
+
+    def __init__(self) -> None:
+        self._vm_states: dict[str, str] = {}      # name -> declaring plugin
+        self._task_states: dict[str, str] = {}
+        self._actions: dict[str, ActionDef] = {}
+        self._rules: list[Rule] = []
+        self._plugin = "<builder>"
+        self._frozen = False
+
+    # -- plugin bookkeeping -------------------------------------------------
+
+    @contextlib.contextmanager
+    def plugin(self, name: str) -> Iterator["Builder"]:
+        """Attribute everything done inside the block to plugin ``name``."""
+        previous, self._plugin = self._plugin, name
+        try:
+            yield self
+        finally:
+            self._plugin = previous
+
+    def _error(self, what: str) -> exception.MatrixError:
+        return exception.MatrixError(
+            "matrix plugin %r: %s" % (self._plugin, what), plugin=self._plugin)
+
+    def _check_open(self) -> None:
+        if self._frozen:
+            raise self._error("the matrix is compiled and can no longer "
+                              "be changed")
+
+    # -- vocabulary -----------------------------------------------------------
+
+    @property
+    def vm_states(self) -> tuple[str, ...]:
+        return tuple(self._vm_states)
+
+    @property
+    def task_states(self) -> tuple[str, ...]:
+        return tuple(self._task_states)
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return tuple(self._actions)
+
+    def declare_vm_state(self, *names: str) -> None:
+        """Declare vm_states; declaring a known one again is harmless."""
+        self._check_open()
+        for name in names:
+            self._check_name("vm_state", name)
+            self._vm_states.setdefault(name, self._plugin)
+
+    def declare_task_state(self, *names: str) -> None:
+        """Declare task_states (``None``, no task, always exists)."""
+        self._check_open()
+        for name in names:
+            self._check_name("task_state", name)
+            self._task_states.setdefault(name, self._plugin)
+
+    def declare_action(self, name: str, begins: str | None = None,
+                       completes: str | None = None,
+                       fails_to: str | None = states.ERROR) -> None:
+        """Declare an action, or redefine what it does.
+
+        :raises MatrixError: when ``begins`` is not a declared task_state or
+            ``completes``/``fails_to`` not a declared vm_state.
+        """
+        self._check_open()
+        self._check_name("action", name)
+        if begins is not None:
+            self._known_task_state(begins, "begins")
+        for field, value in (("completes", completes),
+                             ("fails_to", fails_to)):
+            if value is not None:
+                self._known_vm_state(value, field)
+        self._actions[name] = ActionDef(name, begins, completes, fails_to,
+                                        self._plugin)
+
+    def _check_name(self, kind: str, name: object) -> None:
+        if not isinstance(name, str) or not name or name == states.ANY:
+            raise self._error("invalid %s name %r" % (kind, name))
+
+    def _known_vm_state(self, name: object, where: str) -> None:
+        if name not in self._vm_states:
+            raise self._error("%s names unknown vm_state %r (known: %s)" % (
+                where, name, ", ".join(sorted(self._vm_states)) or "none"))
+
+    def _known_task_state(self, name: object, where: str) -> None:
+        if name is not None and name not in self._task_states:
+            raise self._error("%s names unknown task_state %r" % (
+                where, name))
+
+    # -- rules ----------------------------------------------------------------
+
+    def allow(self, action: str, vm_states: StateSpec,
+              task_states: StateSpec = (None,)) -> None:
+        """Allow ``action`` in every cell the two specs cover.
+
+        ``"*"`` covers any state, including ones the vocabulary does not
+        know; ``None`` among ``task_states`` means no task running.
+
+        :raises MatrixError: naming the plugin and the unknown entry.
+        """
+        self._rule(ALLOW, action, vm_states, task_states)
+
+    def deny(self, action: str, vm_states: StateSpec = states.ANY,
+             task_states: StateSpec = states.ANY) -> None:
+        """Take ``action`` away from the covered cells (by default all)."""
+        self._rule(DENY, action, vm_states, task_states)
+
+    def _rule(self, verb: str, action: str, vm_states: StateSpec,
+              task_states: StateSpec) -> None:
+        self._check_open()
+        where = "%s(%r)" % (verb, action)
+        if action not in self._actions:
+            raise self._error("%s: unknown action %r (declare it first)" % (
+                where, action))
+        vms = self._spec(vm_states, where, "vm_states", allow_none=False)
+        tasks = self._spec(task_states, where, "task_states",
+                           allow_none=True)
+        self._rules.append(Rule(verb, action, vms, tasks, self._plugin,
+                                len(self._rules)))
+
+    def _spec(self, spec: StateSpec, where: str, field: str,
+              allow_none: bool) -> frozenset[str | None] | None:
+        if spec == states.ANY:
+            return None
+        values: tuple[str | None, ...]
+        if spec is None or isinstance(spec, str):
+            values = (spec,)
+        else:
+            values = tuple(spec)
+        if not values:
+            raise self._error("%s: %s is empty" % (where, field))
+        for value in values:
+            if value is None and allow_none:
+                continue
+            if value == states.ANY:
+                raise self._error("%s: '*' must stand alone in %s" % (
+                    where, field))
+            if field == "vm_states":
+                self._known_vm_state(value, "%s %s" % (where, field))
+            else:
+                self._known_task_state(value, "%s %s" % (where, field))
+        return frozenset(values)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        return tuple(self._rules)
+
+    # -- freezing -------------------------------------------------------------
+
+    def compile(self, plugins: Iterable[str] = ()) -> "Matrix":
+        """Freeze the builder into an immutable :class:`Matrix`."""
+        from vmstate.matrix.compiled import Matrix
+
+        self._frozen = True
+        return Matrix(plugins=tuple(plugins),
+                      vm_states=tuple(self._vm_states),
+                      task_states=tuple(self._task_states),
+                      actions=dict(self._actions),
+                      rules=tuple(self._rules))

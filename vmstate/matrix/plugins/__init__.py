@@ -1,0 +1,1 @@
+"""The matrix plugins vmstate ships: ``nova`` and ``blueprint``."""
