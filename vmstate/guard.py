@@ -32,7 +32,6 @@ from typing import Any
 from typing import TypeVar
 import weakref
 
-from vmstate import exception
 from vmstate import matrix as matrix_mod
 
 F = TypeVar("F", bound=Callable[..., Any])

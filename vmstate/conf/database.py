@@ -10,6 +10,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+import copy
+
 from oslo_config import cfg
 from oslo_db import options as db_options
 
@@ -22,4 +24,10 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 
 def list_opts() -> dict[str | None, list[cfg.Opt]]:
-    return {"database": db_options.database_opts}
+    # Copies, so the sample shows vmstate's default without changing
+    # oslo.db's option objects for other projects in the same process.
+    opts = copy.deepcopy(db_options.database_opts)
+    for opt in opts:
+        if opt.dest == "connection":
+            opt.default = DEFAULT_CONNECTION
+    return {"database": opts}

@@ -24,7 +24,6 @@ from collections.abc import Iterator
 import contextlib
 import dataclasses
 from typing import TYPE_CHECKING
-from typing import Union
 
 from vmstate import exception
 from vmstate import states
@@ -34,7 +33,7 @@ if TYPE_CHECKING:
 
 # What a rule may name: the wildcard, one state, or several (``None`` among
 # task states means "no task running").
-StateSpec = Union[str, None, Iterable[Union[str, None]]]
+StateSpec = str | None | Iterable[str | None]
 
 ALLOW = "allow"
 DENY = "deny"

@@ -228,7 +228,7 @@ class Matrix:
             action, uuid, vm_state, task_state,
             self.allowed_actions(vm_state, task_state), attribute=attribute)
 
-    # -- whole-matrix views -----------------------------------------------------
+    # -- whole-matrix views ---------------------------------------------------
 
     def transitions(self) -> list[tuple[str, str, str]]:
         """``(from_vm_state, action, to_vm_state)`` for every known start.

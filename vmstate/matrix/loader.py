@@ -116,7 +116,7 @@ def from_plugins(*plugins: tuple[str, Plugin]) -> Matrix:
                    for name, plugin in plugins)
 
 
-# -- the process-wide matrix ---------------------------------------------------
+# -- the process-wide matrix -------------------------------------------------
 
 _lock = threading.Lock()
 _default: Matrix | None = None

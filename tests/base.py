@@ -1,0 +1,51 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Base test case and fixtures shared by unit and functional tests."""
+
+import fixtures
+from oslo_config import fixture as config_fixture
+from oslotest import base
+
+from vmstate.conf import CONF
+from vmstate import matrix
+from vmstate.matrix import loader
+
+
+class MatrixFixture(fixtures.Fixture):
+    """Give the test its own process matrix; restore the previous one after.
+
+    :param value: a :class:`~vmstate.matrix.Matrix` to install, or ``None``
+        to have the configured one loaded on first use.
+    """
+
+    def __init__(self, value: "matrix.Matrix | None" = None) -> None:
+        super().__init__()
+        self.value = value
+
+    def _setUp(self) -> None:
+        previous = loader._default
+        matrix.set_default(self.value)
+        self.addCleanup(matrix.set_default, previous)
+
+
+class TestCase(base.BaseTestCase):
+    """oslotest's base with a private config and a private process matrix."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.config_fixture = self.useFixture(config_fixture.Config(CONF))
+        self.useFixture(MatrixFixture())
+
+    def flags(self, group: str | None = None, **kw: object) -> None:
+        """Override config options for this test only."""
+        self.config_fixture.config(group=group, **kw)

@@ -1,0 +1,76 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``vmstate-manage``: operator commands.
+
+Categories and their commands are data (:data:`CATEGORIES`), each command
+a function taking the parsed arguments; a failing command prints why and
+exits non-zero.
+"""
+
+from collections.abc import Callable
+import sys
+from typing import Any
+
+from oslo_config import cfg
+
+from vmstate import exception
+from vmstate.conf import CONF
+
+Command = Callable[[Any], int]
+CATEGORIES: dict[str, dict[str, tuple[Command, Callable[[Any], None]]]] = {}
+
+
+def command(category: str, name: str,
+            arguments: Callable[[Any], None] = lambda parser: None
+            ) -> Callable[[Command], Command]:
+    """Register ``vmstate-manage <category> <name>``."""
+    def register(func: Command) -> Command:
+        CATEGORIES.setdefault(category, {})[name] = (func, arguments)
+        return func
+    return register
+
+
+def _add_parsers(subparsers: Any) -> None:
+    for category, commands in sorted(CATEGORIES.items()):
+        cat_parser = subparsers.add_parser(category)
+        actions = cat_parser.add_subparsers(dest="action")
+        actions.required = True
+        for name, (func, arguments) in sorted(commands.items()):
+            parser = actions.add_parser(name, help=(func.__doc__ or "")
+                                        .strip().splitlines()[0])
+            arguments(parser)
+            parser.set_defaults(func=func)
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Importing the command modules registers their commands.
+    from vmstate.cmd import manage_db  # noqa: F401
+    from vmstate.cmd import manage_matrix  # noqa: F401
+
+    opt = cfg.SubCommandOpt("category", title="Command categories",
+                            handler=_add_parsers)
+    CONF.register_cli_opt(opt)
+    try:
+        CONF(sys.argv[1:] if argv is None else argv, project="vmstate")
+        return int(CONF.category.func(CONF.category) or 0)
+    except exception.VMStateError as err:
+        print("vmstate-manage: %s" % err, file=sys.stderr)
+        return 1
+    finally:
+        # Leave CONF as found, so the command can run again in one process.
+        CONF.clear()
+        CONF.unregister_opt(opt)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""vmstate-manage db ...: schema migrations."""
+
+from vmstate.cmd.manage import command  # noqa: F401

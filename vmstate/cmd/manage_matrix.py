@@ -1,0 +1,3 @@
+"""vmstate-manage matrix ...: show and check the effective matrix."""
+
+from vmstate.cmd.manage import command  # noqa: F401
