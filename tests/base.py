@@ -16,8 +16,8 @@ import fixtures
 from oslo_config import fixture as config_fixture
 from oslotest import base
 
-from vmstate.conf import CONF
 from vmstate import matrix
+from vmstate.conf import CONF
 from vmstate.matrix import loader
 
 

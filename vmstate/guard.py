@@ -28,6 +28,7 @@ refreshes them in every guard at once.
 from collections.abc import Callable
 import functools
 import inspect
+import keyword
 from typing import Any
 from typing import TypeVar
 import weakref
@@ -52,6 +53,12 @@ class _Refresher:
         self.setter = setter
 
     def __call__(self, matrix: matrix_mod.Matrix) -> None:
+        if self.action not in matrix.actions:
+            # A matrix without this action must not leave the other
+            # guards half switched: this one refuses every call instead,
+            # and the slow path reports the unknown action.
+            self.setter({}, matrix)
+            return
         # A plain dict: its .get is cheaper than a mapping proxy's.
         self.setter(dict(matrix.action_cells(self.action)), matrix)
 
@@ -150,8 +157,13 @@ def _generate(f: Callable[..., Any], action: str
     if not posonly_done and any(q.kind == _P.POSITIONAL_ONLY for q in params):
         decl.append("/")
     unpack = "; ".join("%s = _vs_defaults[%r]" % (k, k) for k in defaults)
+    # A lambda's "<lambda>" is no identifier; update_wrapper restores the
+    # real name afterwards anyway.
+    name = getattr(f, "__name__", "")
+    if not name.isidentifier() or keyword.iskeyword(name):
+        name = "_vs_guarded"
     source = _TEMPLATE.format(
-        unpack=unpack or "pass", name=f.__name__, params=", ".join(decl),
+        unpack=unpack or "pass", name=name, params=", ".join(decl),
         inst=inst, args=", ".join(call))
     namespace: dict[str, Any] = {"_vs_action": action}
     exec(compile(source, "<check_vm_state %s>" % action, "exec"),  # noqa: S102

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 import contextlib
 import dataclasses
 from typing import TYPE_CHECKING
+from typing import cast
 
 from vmstate import exception
 from vmstate import states
@@ -209,7 +210,10 @@ class Builder:
         if action not in self._actions:
             raise self._error("%s: unknown action %r (declare it first)" % (
                 where, action))
-        vms = self._spec(vm_states, where, "vm_states", allow_none=False)
+        # allow_none=False: _spec has refused None among the vm_states.
+        vms = cast("frozenset[str] | None",
+                   self._spec(vm_states, where, "vm_states",
+                              allow_none=False))
         tasks = self._spec(task_states, where, "task_states",
                            allow_none=True)
         self._rules.append(Rule(verb, action, vms, tasks, self._plugin,

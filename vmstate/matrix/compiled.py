@@ -83,6 +83,11 @@ class Matrix:
     task_states: tuple[str, ...]
     actions: Mapping[str, ActionDef]
     rules: tuple[Rule, ...]
+    _by_cell: Mapping[Cell, frozenset[str]]
+    _cells: Mapping[str, frozenset[Cell]]
+    _vm_ok: Mapping[str, frozenset[str]]
+    _known_vm: frozenset[str]
+    _known_task: frozenset[str]
 
     def __init__(self, plugins: tuple[str, ...], vm_states: tuple[str, ...],
                  task_states: tuple[str, ...],

@@ -51,7 +51,8 @@ def _missing(names: Iterable[str]) -> None:
             ", ".join(installed_plugins()) or "none"))
 
 
-def _load_failed(manager: Any, entrypoint: Any, err: Exception) -> None:
+def _load_failed(manager: Any, entrypoint: importlib.metadata.EntryPoint,
+                 err: BaseException) -> None:
     raise exception.MatrixError(
         "matrix plugin %r (%s) could not be loaded: %s: %s" % (
             entrypoint.name, entrypoint.value, type(err).__name__, err),
@@ -75,6 +76,7 @@ def load(names: Sequence[str] | None = None) -> Matrix:
     if repeated:
         raise exception.MatrixError(
             "matrix plugin(s) named more than once: %s" % ", ".join(repeated))
+    manager: named.NamedExtensionManager[Any]
     manager = named.NamedExtensionManager(
         NAMESPACE, names, name_order=True, invoke_on_load=False,
         on_load_failure_callback=_load_failed,
@@ -82,7 +84,7 @@ def load(names: Sequence[str] | None = None) -> Matrix:
     return compose(manager)
 
 
-def compose(extensions: Iterable[extension.Extension]) -> Matrix:
+def compose(extensions: Iterable[extension.Extension[Any]]) -> Matrix:
     """Run the plugins of ``extensions`` in order on one builder.
 
     Accepts any iterable of stevedore extensions, so tests can compose
@@ -112,8 +114,11 @@ def compose(extensions: Iterable[extension.Extension]) -> Matrix:
 
 def from_plugins(*plugins: tuple[str, Plugin]) -> Matrix:
     """Compose ``(name, callable)`` pairs without installing anything."""
-    return compose(extension.Extension(name, None, plugin, None)
-                   for name, plugin in plugins)
+    # stevedore types ``plugin`` as a class and requires an entry point;
+    # a matrix plugin is any callable and these have no entry point.
+    return compose(
+        extension.Extension(name, None, plugin, None)  # type: ignore[arg-type]
+        for name, plugin in plugins)
 
 
 # -- the process-wide matrix -------------------------------------------------

@@ -79,6 +79,9 @@ def configure(builder: Builder) -> None:
     # <any>, task_state != None: Terminate only, so the rows below (task
     # "any" in the table) take effect only while no task runs.
     builder.allow("terminate", ANY, ANY)
+    # ... but not while no task runs: there only the rows below decide, so
+    # a vm_state outside the table allows nothing.
+    builder.deny("terminate", ANY, None)
     for vm_state, actions in ROWS.items():
         for action in actions:
             builder.allow(action, vm_state, None)
