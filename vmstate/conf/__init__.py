@@ -17,6 +17,7 @@ the sample-config generator.
 """
 
 from oslo_config import cfg
+from oslo_log import log
 
 from vmstate.conf import api
 from vmstate.conf import database
@@ -31,3 +32,17 @@ database.register_opts(CONF)
 matrix.register_opts(CONF)
 api.register_opts(CONF)
 fake_compute.register_opts(CONF)
+
+
+def parse_args(argv: list[str], default_config_files: list[str] | None = None
+               ) -> None:
+    """Parse the command line and config files into CONF, set up logging.
+
+    Every vmstate program starts with this, so they all read the same files
+    (``--config-file``, default ``/etc/vmstate/vmstate.conf`` when present)
+    and log the same way.
+    """
+    log.register_options(CONF)
+    CONF(argv, project="vmstate",
+         default_config_files=default_config_files)
+    log.setup(CONF, "vmstate")

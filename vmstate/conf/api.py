@@ -23,6 +23,17 @@ api_opts = [
                                    "and X-Roles; admin when absent"),
                         ("keystone", "keystonemiddleware auth_token")],
                help="How requests are authenticated."),
+    cfg.IntOpt("max_limit", default=1000, min=1,
+               help="The most instances one list request returns; a "
+                    "larger limit is lowered to this, and a list without "
+                    "a limit is paged at this size."),
+    cfg.IntOpt("threads", default=256, min=8,
+               help="Worker threads of vmstate-api's WSGI server: the "
+                    "requests it serves at once, long-poll waits "
+                    "included."),
+    cfg.IntOpt("shutdown_timeout", default=10, min=0,
+               help="Seconds vmstate-api waits for requests in flight "
+                    "after SIGTERM before it exits."),
 ]
 
 

@@ -1,0 +1,1 @@
+"""Pecan controllers: thin; policy first, then one call below."""

@@ -1,0 +1,224 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``/v1/instances``: register, list, show, act, report and read history.
+
+Each method checks policy first, validates its input, makes one call into
+the lifecycle or database layer and renders the view. Project scoping is
+done by the queries: another project's instance is simply not found.
+"""
+
+import re
+from typing import Any
+from urllib import parse
+
+import pecan
+
+from vmstate.api import policy
+from vmstate.api import schemas
+from vmstate.api import validation
+from vmstate.api import views
+from vmstate.conf import CONF
+from vmstate.db import api as db_api
+from vmstate import exception
+from vmstate import lifecycle
+from vmstate import matrix as matrix_mod
+
+LIST_PARAMS = {"vm_state", "task_state", "limit", "marker", "project_id"}
+EVENT_PARAMS = {"since"}
+
+
+def _context() -> Any:
+    return pecan.request.context
+
+
+def _schema(name: str) -> dict[str, Any]:
+    # Schemas enumerate the matrix's vocabulary; built once per matrix.
+    matrix = matrix_mod.get()
+    cache = _SCHEMAS.get(id(matrix))
+    if cache is None or cache[0] is not matrix:
+        cache = (matrix, {n: getattr(schemas, n)(matrix)
+                          for n in ("create", "action", "update")})
+        _SCHEMAS.clear()
+        _SCHEMAS[id(matrix)] = cache
+    return cache[1][name]
+
+
+_SCHEMAS: dict[int, tuple[Any, dict[str, dict[str, Any]]]] = {}
+
+
+def _uuid(value: str) -> str:
+    # A malformed id cannot name an instance: answer as Nova does, 404.
+    if not _is_uuid(value):
+        raise exception.InstanceNotFound(value)
+    return value.lower()
+
+
+_UUID = re.compile(schemas.UUID_PATTERN)
+
+
+def _is_uuid(value: str) -> bool:
+    return _UUID.fullmatch(value) is not None
+
+
+class InstanceController:
+    """One instance: ``/v1/instances/{uuid}`` and its sub-resources."""
+
+    # The only paths below an instance; handlers dispatch on the method.
+    SUBRESOURCES = ("actions", "events")
+
+    def __init__(self, uuid: str) -> None:
+        self.uuid = uuid
+
+    @pecan.expose()
+    def _route(self, args: list[str], request: Any) -> Any:
+        if not args or args == [""]:
+            return self.index, []
+        if len(args) == 1 and args[0] in self.SUBRESOURCES:
+            return getattr(self, args[0]), []
+        pecan.abort(404)
+
+    @pecan.expose(generic=True, template="json")
+    def index(self) -> None:
+        pecan.abort(405)
+
+    @index.when(method="GET", template="json")
+    def show(self) -> dict[str, Any]:
+        ctx = _context()
+        policy.authorize("vmstate:instance:get", ctx)
+        row = db_api.instance_get(ctx, _uuid(self.uuid))
+        return {"instance": views.instance(row, matrix_mod.get())}
+
+    @index.when(method="PATCH", template="json")
+    def patch(self) -> dict[str, Any]:
+        ctx = _context()
+        policy.authorize("vmstate:instance:update", ctx)
+        body = validation.body(pecan.request, _schema("update"))
+        uuid = _uuid(self.uuid)
+        # Services report on every project's instances.
+        row = db_api.transition(ctx.elevated(), uuid, body["instance"],
+                                expected=body.get("expected"),
+                                action="update", reason=body.get("reason"))
+        return {"instance": views.instance(row, matrix_mod.get())}
+
+    @pecan.expose(generic=True, template="json")
+    def actions(self) -> None:
+        pecan.abort(405)
+
+    @actions.when(method="POST", template="json")
+    def start_action(self) -> dict[str, Any]:
+        ctx = _context()
+        policy.authorize("vmstate:instance:action", ctx)
+        body = validation.body(pecan.request, _schema("action"))
+        uuid = _uuid(self.uuid)
+        matrix = matrix_mod.get()
+        matrix.definition(body["action"])
+        task = lifecycle.begin(ctx, uuid, body["action"], matrix=matrix,
+                               reason=body.get("reason"))
+        pecan.response.status = 202
+        return {"instance": views.instance(task.instance, matrix)}
+
+    @pecan.expose(generic=True, template="json")
+    def events(self) -> None:
+        pecan.abort(405)
+
+    @events.when(method="GET", template="json")
+    def history(self) -> dict[str, Any]:
+        ctx = _context()
+        policy.authorize("vmstate:instance:events", ctx)
+        params = validation.query(pecan.request, EVENT_PARAMS)
+        since = validation.non_negative_int(
+            validation.single(params, "since"), "since")
+        rows = db_api.instance_events(ctx, _uuid(self.uuid), since=since)
+        return {"events": [views.event(r) for r in rows]}
+
+
+class InstancesController:
+    """``/v1/instances``: the collection."""
+
+    @pecan.expose(generic=True, template="json")
+    def index(self) -> None:
+        pecan.abort(405)
+
+    @index.when(method="GET", template="json")
+    def list(self) -> dict[str, Any]:
+        ctx = _context()
+        policy.authorize("vmstate:instance:list", ctx)
+        params = validation.query(pecan.request, LIST_PARAMS)
+        filters: dict[str, Any] = {}
+        matrix = matrix_mod.get()
+        vm_states = params.getall("vm_state")
+        for value in vm_states:
+            if value not in matrix.vm_states:
+                raise exception.Invalid(
+                    "vm_state %r is not one of: %s" % (
+                        value, ", ".join(matrix.vm_states)))
+        if vm_states:
+            filters["vm_state"] = vm_states
+        task_states = params.getall("task_state")
+        for value in task_states:
+            if value and value not in matrix.task_states:
+                raise exception.Invalid(
+                    "task_state %r is not one of: %s (or empty for no "
+                    "task)" % (value, ", ".join(matrix.task_states)))
+        if task_states:
+            # An empty value asks for instances with no task running.
+            filters["task_state"] = [v or None for v in task_states]
+        project_id = validation.single(params, "project_id")
+        if project_id is not None:
+            policy.authorize("vmstate:instance:list:all_projects", ctx)
+            filters["project_id"] = project_id
+        max_limit = CONF.api.max_limit
+        limit = validation.non_negative_int(
+            validation.single(params, "limit"), "limit", maximum=max_limit)
+        page = max_limit if limit is None else limit
+        marker = validation.single(params, "marker")
+        if marker is not None and not _is_uuid(marker):
+            raise exception.Invalid("marker %r is not an instance uuid"
+                                    % marker)
+        rows = db_api.instance_list(ctx, filters=filters, limit=page,
+                                    marker=marker and marker.lower())
+        next_url = None
+        if page and len(rows) == page:
+            next_url = _next_link(params, rows[-1]["uuid"])
+        return {"instances": [views.instance(r, matrix) for r in rows],
+                "next": next_url}
+
+    @index.when(method="POST", template="json")
+    def create(self) -> dict[str, Any]:
+        ctx = _context()
+        policy.authorize("vmstate:instance:create", ctx)
+        body = validation.body(pecan.request, _schema("create"))
+        values = dict(body["instance"])
+        project_id = values.get("project_id")
+        if project_id is not None and project_id != ctx.project_id:
+            policy.authorize("vmstate:instance:create:other_project", ctx)
+        if "uuid" in values:
+            values["uuid"] = values["uuid"].lower()
+        row = db_api.instance_create(ctx, values)
+        pecan.response.status = 201
+        pecan.response.location = "%s/v1/instances/%s" % (
+            pecan.request.application_url, row["uuid"])
+        return {"instance": views.instance(row, matrix_mod.get())}
+
+    @pecan.expose()
+    def _route(self, args: list[str], request: Any) -> Any:
+        if not args or args == [""]:
+            return self.index, []
+        return InstanceController(args[0])._route(args[1:], request)
+
+
+def _next_link(params: Any, marker: str) -> str:
+    query = [(k, v) for k, v in params.items() if k != "marker"]
+    query.append(("marker", marker))
+    return "%s%s?%s" % (pecan.request.host_url, pecan.request.path,
+                        parse.urlencode(query))

@@ -1,0 +1,63 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Pecan hooks: the request context once per request, and the fault body.
+
+Controllers find ``pecan.request.context`` ready and raise vmstate's
+exceptions; :class:`FaultHook` renders any of them (and pecan's own 404 and
+405) as a Nova-style fault.
+"""
+
+from typing import Any
+
+from pecan import hooks
+
+from vmstate.api import faults
+from vmstate.conf import CONF
+from vmstate import context as vm_context
+
+IDENTITY_HEADERS = ("HTTP_X_PROJECT_ID", "HTTP_X_USER_ID", "HTTP_X_ROLES",
+                    "HTTP_X_TENANT_ID", "HTTP_X_USER")
+# Identity of a request that names nobody under noauth.
+NOAUTH_ADMIN = {"project_id": "admin", "user_id": "admin",
+                "roles": ["admin"]}
+
+
+def context_from_environ(environ: dict[str, Any]
+                         ) -> vm_context.RequestContext:
+    """The request context from headers (set by keystonemiddleware, or by
+    the caller under ``noauth``)."""
+    ctx = vm_context.RequestContext.from_environ(environ)
+    if (CONF.api.auth_strategy == "noauth"
+            and not any(environ.get(h) for h in IDENTITY_HEADERS)):
+        ctx.project_id = NOAUTH_ADMIN["project_id"]
+        ctx.user_id = NOAUTH_ADMIN["user_id"]
+        ctx.roles = list(NOAUTH_ADMIN["roles"])
+    ctx.roles = [r.strip().lower() for r in ctx.roles if r.strip()]
+    ctx.is_admin = "admin" in ctx.roles
+    return ctx
+
+
+class ContextHook(hooks.PecanHook):
+    """Build the request context before any controller runs."""
+
+    priority = 10
+
+    def before(self, state: Any) -> None:
+        state.request.context = context_from_environ(state.request.environ)
+
+
+class FaultHook(hooks.PecanHook):
+    """Render exceptions raised under pecan as fault bodies."""
+
+    def on_error(self, state: Any, exc: BaseException) -> Any:
+        return faults.from_exception(exc)

@@ -1,0 +1,28 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The OpenAPI 3 description of the API, shipped in the package."""
+
+import functools
+from importlib import resources
+from typing import Any
+
+import yaml
+
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The parsed ``openapi.yaml`` (read once)."""
+    text = resources.files("vmstate.api").joinpath(
+        "openapi.yaml").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = yaml.safe_load(text)
+    return loaded

@@ -1,0 +1,100 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""JSON schemas of the request bodies.
+
+State names are enumerated from the process matrix, so a body naming a
+state the matrix does not know is refused with the list of valid ones.
+"""
+
+from typing import Any
+
+from vmstate.matrix import Matrix
+from vmstate import states
+
+UUID_PATTERN = ("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+PROJECT_ID = {"type": "string", "minLength": 1, "maxLength": 255,
+              "pattern": "^[^\\x00-\\x1f]+$"}
+POWER_STATE = {"type": "integer", "enum": list(states.POWER_STATES)}
+REASON = {"type": "string", "maxLength": 255}
+
+
+def vm_state(matrix: Matrix) -> dict[str, Any]:
+    return {"type": "string", "enum": list(matrix.vm_states)}
+
+
+def task_state(matrix: Matrix) -> dict[str, Any]:
+    return {"enum": [None, *matrix.task_states]}
+
+
+def create(matrix: Matrix) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "instance": {
+                "type": "object",
+                "properties": {
+                    "uuid": {"type": "string", "pattern": UUID_PATTERN},
+                    "project_id": PROJECT_ID,
+                    "vm_state": vm_state(matrix),
+                    "task_state": task_state(matrix),
+                    "power_state": POWER_STATE,
+                },
+                "additionalProperties": False,
+            },
+        },
+        "required": ["instance"],
+        "additionalProperties": False,
+    }
+
+
+def action(matrix: Matrix) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "minLength": 1, "maxLength": 255},
+            "reason": REASON,
+        },
+        "required": ["action"],
+        "additionalProperties": False,
+    }
+
+
+def update(matrix: Matrix) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "instance": {
+                "type": "object",
+                "properties": {
+                    "vm_state": vm_state(matrix),
+                    "task_state": task_state(matrix),
+                    "power_state": POWER_STATE,
+                },
+                "additionalProperties": False,
+                "minProperties": 1,
+            },
+            "expected": {
+                "type": "object",
+                "properties": {
+                    "vm_state": vm_state(matrix),
+                    "task_state": task_state(matrix),
+                    "version": {"type": "integer", "minimum": 1},
+                },
+                "additionalProperties": False,
+            },
+            "reason": REASON,
+        },
+        "required": ["instance"],
+        "additionalProperties": False,
+    }

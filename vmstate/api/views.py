@@ -1,0 +1,56 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""How instances and their history look on the wire (the REST contract)."""
+
+import datetime
+from typing import Any
+
+from vmstate.matrix import Matrix
+
+INSTANCE_FIELDS = ("uuid", "project_id", "vm_state", "task_state",
+                   "power_state", "version")
+
+
+def timestamp(value: datetime.datetime | None) -> str | None:
+    """ISO 8601 in UTC with microseconds, e.g. 2026-11-21T05:39:17.000001Z.
+
+    Microseconds keep events of the same second in order for clients that
+    sort by time.
+    """
+    if value is None:
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def instance(row: dict[str, Any], matrix: Matrix) -> dict[str, Any]:
+    """The instance view: its states, version, times and allowed actions."""
+    view = {field: row[field] for field in INSTANCE_FIELDS}
+    view["created_at"] = timestamp(row["created_at"])
+    view["updated_at"] = timestamp(row["updated_at"])
+    view["allowed_actions"] = sorted(
+        matrix.allowed_actions(row["vm_state"], row["task_state"]))
+    return view
+
+
+def event(row: dict[str, Any]) -> dict[str, Any]:
+    """One transition: full snapshots before and after, and its version."""
+    return {
+        "version": row["version"],
+        "action": row["action"],
+        "from": dict(row["from"]),
+        "to": dict(row["to"]),
+        "created_at": timestamp(row["created_at"]),
+        "request_id": row["request_id"],
+    }

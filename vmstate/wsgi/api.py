@@ -1,0 +1,38 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``vmstate.wsgi.api:application`` for uwsgi, gunicorn or mod_wsgi.
+
+The configuration files come from ``VMSTATE_CONFIG_FILES`` (comma
+separated) or the usual ``/etc/vmstate/vmstate.conf``. The schema is not
+migrated here: run ``vmstate-manage db sync`` before starting, except on
+the embedded SQLite default, which is created on first use.
+"""
+
+import os
+
+from vmstate.api import app as api_app
+from vmstate import conf
+from vmstate.conf import CONF
+from vmstate.db import migration
+
+
+def init_application() -> api_app.WSGIApp:
+    files = os.environ.get("VMSTATE_CONFIG_FILES")
+    conf.parse_args([], default_config_files=(
+        [f.strip() for f in files.split(",") if f.strip()] if files
+        else None))
+    migration.ensure_schema()
+    return api_app.setup_app(CONF)
+
+
+application = init_application()
