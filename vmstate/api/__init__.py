@@ -1,0 +1,1 @@
+"""The REST service, its middleware and the compute guard filter."""
