@@ -22,6 +22,7 @@ from oslo_log import log
 from vmstate.conf import api
 from vmstate.conf import database
 from vmstate.conf import fake_compute
+from vmstate.conf import guard
 from vmstate.conf import matrix
 from vmstate.conf import paths
 
@@ -32,6 +33,7 @@ database.register_opts(CONF)
 matrix.register_opts(CONF)
 api.register_opts(CONF)
 fake_compute.register_opts(CONF)
+guard.register_opts(CONF)
 
 
 def parse_args(argv: list[str], default_config_files: list[str] | None = None
@@ -42,7 +44,17 @@ def parse_args(argv: list[str], default_config_files: list[str] | None = None
     (``--config-file``, default ``/etc/vmstate/vmstate.conf`` when present)
     and log the same way.
     """
+    global _parsed
     log.register_options(CONF)
     CONF(argv, project="vmstate",
          default_config_files=default_config_files)
     log.setup(CONF, "vmstate")
+    _parsed = True
+
+
+_parsed = False
+
+
+def is_parsed() -> bool:
+    """Whether a vmstate program has parsed its configuration already."""
+    return _parsed

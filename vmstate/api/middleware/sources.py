@@ -1,0 +1,108 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Where the compute guard reads an instance's current state.
+
+A state source is a stevedore plugin in ``vmstate.state_source``: a class
+built with the configuration, answering :meth:`StateSource.get`. An
+instance the source does not know answers ``None`` and the request passes
+(the compute service answers 404 itself); a source that cannot answer
+raises :class:`~vmstate.exception.ServiceUnavailable`, so the guard never
+lets a request through unchecked.
+"""
+
+import abc
+from typing import Any
+
+from oslo_config import cfg
+from oslo_db import exception as db_exc
+from stevedore import driver
+
+from vmstate import context as vm_context
+from vmstate.db import api as db_api
+from vmstate.db import nova as nova_db
+from vmstate import exception
+
+NAMESPACE = "vmstate.state_source"
+
+
+class StateSource(abc.ABC):
+    """What the guard asks of a state source."""
+
+    #: Whether the guard may reserve actions through vmstate's own CAS.
+    supports_reservation = False
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.conf = conf
+
+    @abc.abstractmethod
+    def get(self, uuid: str) -> dict[str, Any] | None:
+        """``{uuid, vm_state, task_state, ...}`` or ``None`` if unknown.
+
+        :raises ServiceUnavailable: when the source cannot answer.
+        """
+
+
+class VMStateSource(StateSource):
+    """vmstate's own store: the state every ``begin`` keeps current."""
+
+    supports_reservation = True
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__(conf)
+        self.context = vm_context.get_admin_context()
+
+    def get(self, uuid: str) -> dict[str, Any] | None:
+        try:
+            return db_api.instance_get(self.context, uuid)
+        except exception.InstanceNotFound:
+            return None
+        except db_exc.DBError as err:
+            raise exception.ServiceUnavailable(
+                "The instance state store is unavailable: %s"
+                % type(err).__name__) from err
+
+
+class NovaDBSource(StateSource):
+    """Read-only SQL on a Nova database's ``instances`` table."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        super().__init__(conf)
+        self.instances = nova_db.NovaInstances(conf.nova_db.connection)
+
+    def get(self, uuid: str) -> dict[str, Any] | None:
+        return self.instances.state(uuid)
+
+
+def load(name: str, conf: cfg.ConfigOpts) -> StateSource:
+    """The state source plugin ``name``, built with ``conf``.
+
+    :raises VMStateError: naming the installed sources when ``name`` is not
+        one of them, at start rather than on the first request.
+    """
+    def _failed(manager: Any, entrypoint: Any, err: BaseException) -> None:
+        raise err
+
+    try:
+        manager = driver.DriverManager(NAMESPACE, name, invoke_on_load=True,
+                                       invoke_args=(conf,),
+                                       on_load_failure_callback=_failed)
+    except Exception as err:
+        from importlib import metadata
+        names = sorted(ep.name for ep in
+                       metadata.entry_points(group=NAMESPACE))
+        raise exception.VMStateError(
+            "state source %r cannot be loaded (%s: %s); installed: %s" % (
+                name, type(err).__name__, err, ", ".join(names) or "none")
+        ) from err
+    source: StateSource = manager.driver
+    return source
