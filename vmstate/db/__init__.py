@@ -1,0 +1,22 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+
+"""The state store: the only code that touches the database.
+
+:mod:`vmstate.db.api` is the interface (create, get, list, history, and the
+compare-and-swap operations ``transition``, ``begin`` and ``checkpoint``);
+:mod:`vmstate.db.models` the tables; :mod:`vmstate.db.migration` the
+alembic schema migrations. Nothing here knows the matrix or HTTP: the
+lifecycle layer turns matrix facts into
+:class:`~vmstate.db.conditions.AllowedCells` before calling in.
+"""

@@ -1,0 +1,463 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+
+"""The state store's interface: the only way vmstate reads or writes state.
+
+Every function takes a :class:`vmstate.context.RequestContext` first and
+returns plain dicts, never ORM objects. A non-admin context sees only its
+own project's instances: another project's instance is "not found", in
+reads and writes alike, because the project is part of every query.
+
+Instance dicts hold ``uuid, project_id, user_id, vm_state, task_state,
+power_state, version, task_id, task_action, created_at, updated_at,
+state_changed_at, task_started_at, task_heartbeat_at, fault`` (datetimes
+are naive UTC; ``fault`` a dict or ``None``). Functions that change state
+add ``"event"``: the history row they wrote (see :func:`instance_events`),
+so that callers can publish it once the transaction has committed.
+
+``None`` as a task_state, in values, in ``expected`` and in filters,
+always means "no task running"; a key left out means "do not care".
+
+Deadlocks and lost connections are retried (oslo.db's
+``wrap_db_retry``). A state change is never applied twice: each one gets a
+``transition_id`` before its first attempt, and a retry first looks for
+the history row carrying it, in case the lost answer was a commit.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import utils as sqlalchemyutils
+from oslo_serialization import jsonutils
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+
+from vmstate import exception
+from vmstate import states
+from vmstate.db import cas
+from vmstate.db import conditions
+from vmstate.db import engine
+from vmstate.db import models
+from vmstate.db.conditions import AllowedCells
+
+__all__ = [
+    "AllowedCells", "begin", "checkpoint", "instance_create",
+    "instance_events", "instance_get", "instance_list", "transition",
+]
+
+#: The action recorded for an instance's creation and its build task.
+CREATE = "create"
+
+CREATE_FIELDS = frozenset(
+    ("uuid", "project_id", "user_id", "vm_state", "task_state",
+     "power_state"))
+TRANSITION_FIELDS = frozenset(
+    ("vm_state", "task_state", "power_state", "fault"))
+LIST_FILTERS = frozenset(
+    ("vm_state", "task_state", "project_id", "user_id"))
+SORT_KEYS = frozenset(
+    ("created_at", "updated_at", "state_changed_at", "uuid", "vm_state",
+     "version"))
+SORT_DIRS = frozenset(("asc", "desc"))
+
+_c = models.instances.c
+
+
+def _is_locked(exc: Exception) -> bool:
+    # SQLite gives up after its busy timeout, or at once when a
+    # transaction that has read must wait for another writer; both are
+    # transient, like a deadlock.
+    return "database is locked" in str(exc)
+
+
+_retry = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_interval=0.05, inc_retry_interval=True,
+    max_retry_interval=1, retry_on_deadlock=True, retry_on_disconnect=True,
+    exception_checker=_is_locked)
+
+
+# -- reading -----------------------------------------------------------------
+
+@_retry
+def instance_get(context: Any, uuid: str) -> dict[str, Any]:
+    """The instance ``uuid``.
+
+    :raises InstanceNotFound: when there is none, or it belongs to another
+        project and ``context`` is not admin.
+    """
+    with engine.reader(context) as conn:
+        row = cas.read_instance(conn, context, uuid)
+    if row is None:
+        raise exception.InstanceNotFound(uuid)
+    return cas.instance_dict(row._mapping)
+
+
+@_retry
+def instance_list(context: Any, filters: Mapping[str, Any] | None = None,
+                  limit: int | None = None, marker: str | None = None,
+                  sort_key: str = "created_at", sort_dir: str = "asc"
+                  ) -> list[dict[str, Any]]:
+    """A page of the instances ``context`` may see.
+
+    :param filters: ``vm_state``, ``task_state``, ``project_id``,
+        ``user_id``; each a value or a list of values. ``task_state: None``
+        (or ``None`` in a list) selects instances with no task running.
+        ``project_id`` narrows an admin's view; for anyone else the own
+        project applies anyway, so another project's id finds nothing.
+    :param limit: at most this many (``None``: all).
+    :param marker: the uuid of the last instance of the previous page.
+    :param sort_key: one of :data:`SORT_KEYS`; ties are broken by
+        creation order, so pages never repeat or skip an instance.
+    :raises Invalid: an unknown filter, sort key or direction, a negative
+        limit, or a marker that is not a visible instance.
+    """
+    filters = dict(filters or {})
+    unknown = sorted(set(filters) - LIST_FILTERS)
+    if unknown:
+        raise exception.Invalid("Unknown filter(s): %s" % ", ".join(unknown))
+    if sort_key not in SORT_KEYS:
+        raise exception.Invalid("Invalid sort key %r; valid: %s" % (
+            sort_key, ", ".join(sorted(SORT_KEYS))))
+    if sort_dir not in SORT_DIRS:
+        raise exception.Invalid("Invalid sort direction %r" % (sort_dir,))
+    if limit is not None and (isinstance(limit, bool)
+                              or not isinstance(limit, int) or limit < 0):
+        raise exception.Invalid("limit must be an integer >= 0")
+    model = models.Instance
+    with engine.reader_session(context) as session:
+        query = session.query(model).filter(*cas.scope(context))
+        marker_row = None
+        if marker is not None:
+            marker_row = query.filter(model.uuid == marker).first()
+            if marker_row is None:
+                raise exception.Invalid("marker not found: %s" % marker)
+        query = query.filter(*conditions.expected_condition(filters))
+        query = sqlalchemyutils.paginate_query(
+            query, model, limit, [sort_key, "id"], marker=marker_row,
+            sort_dirs=[sort_dir, sort_dir])
+        return [cas.instance_dict({k: getattr(obj, k)
+                                   for k in cas.INSTANCE_COLUMNS})
+                for obj in query.all()]
+
+
+@_retry
+def instance_events(context: Any, uuid: str, since: int | None = None
+                    ) -> list[dict[str, Any]]:
+    """The history of ``uuid``, oldest first.
+
+    Each event: ``version`` (the instance's version after it), ``action``,
+    ``from`` and ``to`` (``{vm_state, task_state, power_state}``; ``from``
+    is all ``None`` for the creation), ``created_at``, ``request_id``,
+    ``user_id``, ``project_id``, ``reason``.
+
+    :param since: only events with a version above this one (resuming a
+        stream: pass the last version seen).
+    :raises InstanceNotFound: as :func:`instance_get`.
+    :raises Invalid: ``since`` is not an integer >= 0.
+    """
+    if since is not None and (isinstance(since, bool)
+                              or not isinstance(since, int) or since < 0):
+        raise exception.Invalid("since must be an integer >= 0")
+    events = models.instance_events
+    with engine.reader(context) as conn:
+        found = conn.execute(sa.select(_c.id).where(
+            _c.uuid == uuid, *cas.scope(context))).first()
+        if found is None:
+            raise exception.InstanceNotFound(uuid)
+        stmt = (sa.select(events)
+                .where(events.c.instance_uuid == uuid,
+                       events.c.version > (since or 0))
+                .order_by(events.c.version))
+        return [cas.event_dict(row._mapping) for row in conn.execute(stmt)]
+
+
+# -- creating ----------------------------------------------------------------
+
+def instance_create(context: Any, values: Mapping[str, Any]
+                    ) -> dict[str, Any]:
+    """Create an instance and its first history row (version 1, "create").
+
+    Defaults: a generated uuid, vm_state ``building``, task_state
+    ``scheduling``, power_state 0, the context's project and user. Created
+    with a task_state, the instance gets a task (``task_id``, action
+    ``create``): the build, which a worker takes over with
+    :func:`vmstate.lifecycle.adopt`. The values are not checked against
+    the matrix's vocabulary; the API does that.
+
+    :raises Invalid: an unknown field or a value of the wrong type.
+    :raises Forbidden: a non-admin context creating in another project.
+    :raises Conflict: an instance with this uuid exists already.
+    """
+    unknown = sorted(set(values) - CREATE_FIELDS)
+    if unknown:
+        raise exception.Invalid("Unknown field(s): %s" % ", ".join(unknown))
+    uuid = values.get("uuid") or uuidutils.generate_uuid()
+    project_id = values.get("project_id", context.project_id)
+    if not context.is_admin and project_id != context.project_id:
+        raise exception.Forbidden(
+            "Only an admin may create an instance in another project")
+    vm_state = values.get("vm_state", states.BUILDING)
+    task_state = values.get("task_state", states.SCHEDULING)
+    power_state = values.get("power_state", states.NOSTATE)
+    _check_state(vm_state, task_state, power_state)
+    now = timeutils.utcnow()
+    running = task_state is not None
+    row = {
+        "uuid": uuid, "project_id": project_id,
+        "user_id": values.get("user_id", context.user_id),
+        "vm_state": vm_state, "task_state": task_state,
+        "power_state": power_state, "version": 1,
+        "task_id": uuidutils.generate_uuid() if running else None,
+        "task_action": CREATE if running else None,
+        "state_changed_at": now,
+        "task_started_at": now if running else None,
+        "task_heartbeat_at": now if running else None,
+        "fault": None, "created_at": now, "updated_at": now,
+    }
+    change = cas.Change(uuid, CREATE, [], [], {}, now)
+    try:
+        return _create(context, row, change)
+    except db_exc.DBDuplicateEntry:
+        raise exception.Conflict("Instance %s already exists" % uuid,
+                                 uuid=uuid)
+
+
+@_retry
+def _create(context: Any, row: dict[str, Any], change: cas.Change
+            ) -> dict[str, Any]:
+    change.attempts += 1
+    with engine.writer(context) as conn:
+        if change.attempts > 1:
+            done = cas.committed(conn, context, change)
+            if done is not None:
+                return done
+        conn.execute(sa.insert(models.instances).values(row))
+        created = dict(row, prev_vm_state=None, prev_task_state=None,
+                       prev_power_state=None)
+        event = cas.record(conn, context, change, _Mapped(created))
+    result = cas.instance_dict(row)
+    result["event"] = event
+    return result
+
+
+class _Mapped:
+    """A dict in the shape of a result row, for :func:`cas.record`."""
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+
+def _check_state(vm_state: Any, task_state: Any, power_state: Any) -> None:
+    if not isinstance(vm_state, str) or not vm_state:
+        raise exception.Invalid("vm_state must be a non-empty string")
+    if task_state is not None and (not isinstance(task_state, str)
+                                   or not task_state):
+        raise exception.Invalid("task_state must be a non-empty string "
+                                "or null")
+    if isinstance(power_state, bool) or not isinstance(power_state, int):
+        raise exception.Invalid("power_state must be an integer")
+
+
+# -- compare-and-swap --------------------------------------------------------
+
+def transition(context: Any, uuid: str, values: Mapping[str, Any],
+               expected: Mapping[str, Any] | None = None,
+               action: str = "update", reason: str | None = None
+               ) -> dict[str, Any]:
+    """Change the instance's state if it is as expected; record why.
+
+    One ``UPDATE .. WHERE uuid AND <expected>`` that also increments
+    ``version``, and the history row, in one transaction.
+
+    :param values: new ``vm_state``, ``task_state``, ``power_state`` and
+        ``fault`` (a dict recorded as the last fault, ``None`` to clear).
+        Setting ``task_state`` to ``None`` ends the task (``task_id``
+        cleared); setting it while no task runs starts one (a new
+        ``task_id``, ``task_action`` = ``action``); changing it while a
+        task runs continues that task.
+    :param expected: ``vm_state``, ``task_state``, ``power_state``,
+        ``version``, ``task_id``: each a value (``None``: NULL, for
+        task_state "no task") or a list of acceptable values. Absent keys
+        are not compared; no ``expected`` at all changes unconditionally.
+    :returns: the instance after the change, with ``"event"``.
+    :raises Invalid: unknown keys, nothing to change, wrong types.
+    :raises InstanceNotFound: no such instance visible to ``context``.
+    :raises StateConflict: the instance is not as expected (``expected``
+        and ``actual`` say how); nothing changed.
+    """
+    expected = dict(expected or {})
+    _check_values(values)
+    _check_expected(expected)
+    now = timeutils.utcnow()
+    change = cas.Change(uuid, action, conditions.expected_condition(expected),
+                        _assignments(values, now, action), expected, now,
+                        reason)
+    return _apply(context, change)
+
+
+def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
+          begins: str | None, reason: str | None = None) -> dict[str, Any]:
+    """Start ``action`` if the instance is in one of the ``allowed`` cells.
+
+    The WHERE clause admits exactly those cells (no read before the
+    write). With ``begins`` the action's task starts: task_state, a new
+    ``task_id``, ``task_action``, start and heartbeat times; a task that was
+    running is thereby preempted (its next checkpoint fails). Without, the
+    action runs no task: only the version and history record it.
+
+    Callers normally use :func:`vmstate.lifecycle.begin`, which builds
+    ``allowed`` from the matrix and turns a conflict into Nova's
+    ``InstanceInvalidState``.
+
+    :raises InstanceNotFound: no such instance visible to ``context``.
+    :raises StateConflict: the instance's cell is not allowed;
+        ``expected`` is ``{"action": action}`` and ``actual`` holds the
+        instance's state.
+    """
+    now = timeutils.utcnow()
+    cond = conditions.condition(allowed)
+    assignments: list[tuple[Any, Any]] = []
+    if begins is not None:
+        assignments = [
+            (_c.task_state, begins),
+            (_c.task_id, uuidutils.generate_uuid()),
+            (_c.task_action, action),
+            (_c.task_started_at, now),
+            (_c.task_heartbeat_at, now),
+            (_c.state_changed_at, now),
+        ]
+    change = cas.Change(uuid, action, [] if cond is None else [cond],
+                        assignments, {"action": action}, now, reason)
+    return _apply(context, change)
+
+
+def checkpoint(context: Any, uuid: str, task_id: str, task_state: str,
+               next_task_state: str | None = None,
+               action: str | None = None) -> dict[str, Any]:
+    """Prove that task ``task_id`` still owns the instance; maybe advance.
+
+    ``UPDATE .. WHERE uuid AND task_id AND task_state``: without
+    ``next_task_state`` it only refreshes ``task_heartbeat_at`` (a sign of
+    progress, not a transition: no version, no history; ``"event"`` is
+    ``None``); with it, the task moves to that task_state as a transition.
+
+    :param action: the task's action, for the message of the exception.
+    :raises Invalid: ``task_id`` or ``task_state`` missing.
+    :raises InstanceNotFound: no such instance visible to ``context``.
+    :raises TaskAborted: another change took the instance over (a delete,
+        a reset, a newer task); the worker must stop and clean up.
+    """
+    if not task_id or not task_state:
+        raise exception.Invalid("A checkpoint needs the task's id and "
+                                "task_state")
+    if next_task_state is not None and (not isinstance(next_task_state, str)
+                                        or not next_task_state):
+        raise exception.Invalid("next_task_state must be a non-empty string")
+    now = timeutils.utcnow()
+    expected = {"task_id": task_id, "task_state": task_state}
+
+    def aborted(uuid: str, expected: dict[str, Any],
+                actual: dict[str, Any]) -> Exception:
+        return exception.TaskAborted(uuid, action or "task", expected, actual)
+
+    if next_task_state is None:
+        change = cas.Change(uuid, action,
+                            conditions.expected_condition(expected),
+                            [(_c.task_heartbeat_at, now)], expected, now,
+                            record=False, conflict=aborted)
+    else:
+        change = cas.Change(uuid, action,
+                            conditions.expected_condition(expected),
+                            [(_c.task_state, next_task_state),
+                             (_c.task_heartbeat_at, now),
+                             (_c.state_changed_at, now)],
+                            expected, now, conflict=aborted)
+    return _apply(context, change)
+
+
+@_retry
+def _apply(context: Any, change: cas.Change) -> dict[str, Any]:
+    change.attempts += 1
+    with engine.writer(context) as conn:
+        if change.attempts > 1:
+            done = cas.committed(conn, context, change)
+            if done is not None:
+                return done
+        return cas.apply(conn, context, change)
+
+
+def _assignments(values: Mapping[str, Any], now: Any, action: str
+                 ) -> list[tuple[Any, Any]]:
+    """The SET terms of a transition, in the order MySQL needs."""
+    out: list[tuple[Any, Any]] = []
+    if "task_state" in values:
+        if values["task_state"] is None:
+            out += [(_c.task_id, None), (_c.task_action, None),
+                    (_c.task_started_at, None), (_c.task_heartbeat_at, None)]
+        else:
+            # These read task_id before it is assigned (left to right).
+            starting = _c.task_id.is_(None)
+            now_ = sa.literal(now, models.DateTime)
+            out += [
+                (_c.task_started_at,
+                 sa.case((starting, now_), else_=_c.task_started_at)),
+                (_c.task_action,
+                 sa.case((starting, sa.literal(action)),
+                         else_=_c.task_action)),
+                (_c.task_heartbeat_at, now_),
+                (_c.task_id, sa.func.coalesce(
+                    _c.task_id, uuidutils.generate_uuid())),
+            ]
+    for key in ("vm_state", "task_state", "power_state"):
+        if key in values:
+            out.append((_c[key], values[key]))
+    if "fault" in values:
+        fault = values["fault"]
+        out.append((_c.fault,
+                    None if fault is None else jsonutils.dumps(fault)))
+    if set(values) & {"vm_state", "task_state", "power_state"}:
+        out.append((_c.state_changed_at, now))
+    return out
+
+
+def _check_values(values: Mapping[str, Any]) -> None:
+    if not values:
+        raise exception.Invalid("Nothing to change")
+    unknown = sorted(set(values) - TRANSITION_FIELDS)
+    if unknown:
+        raise exception.Invalid("Unknown field(s): %s" % ", ".join(unknown))
+    if "vm_state" in values and (not isinstance(values["vm_state"], str)
+                                 or not values["vm_state"]):
+        raise exception.Invalid("vm_state must be a non-empty string")
+    task_state = values.get("task_state")
+    if task_state is not None and (not isinstance(task_state, str)
+                                   or not task_state):
+        raise exception.Invalid("task_state must be a non-empty string "
+                                "or null")
+    if "power_state" in values:
+        power = values["power_state"]
+        if isinstance(power, bool) or not isinstance(power, int):
+            raise exception.Invalid("power_state must be an integer")
+    fault = values.get("fault")
+    if fault is not None and not isinstance(fault, Mapping):
+        raise exception.Invalid("fault must be an object or null")
+
+
+def _check_expected(expected: Mapping[str, Any]) -> None:
+    unknown = sorted(set(expected) - set(conditions.EXPECTABLE))
+    if unknown:
+        raise exception.Invalid("Unknown expected field(s): %s" % (
+            ", ".join(unknown)))

@@ -1,0 +1,106 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+
+"""The database connection: one oslo.db enginefacade for all of vmstate.
+
+The facade reads ``[database]`` from the global configuration when first
+used. Two things are added to what oslo.db does:
+
+* the directory of a file-based SQLite database (the embedded default,
+  ``$state_path/vmstate.sqlite``) is created before the first connection;
+* SQLite connections use write-ahead logging and wait for a lock instead of
+  failing at once, so that threads and processes sharing the file take
+  turns rather than raising "database is locked".
+"""
+
+import os
+
+from oslo_db.sqlalchemy import enginefacade
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+# How long a SQLite connection waits for another writer before giving up.
+# Writers hold the lock for one short transaction, so a long wait only
+# happens under heavy contention; a failure after it is retried by
+# oslo.db's retry decorator (see vmstate.db.api).
+SQLITE_BUSY_TIMEOUT_MS = 30000
+
+main = enginefacade.transaction_context()
+
+
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout = %d" % SQLITE_BUSY_TIMEOUT_MS)
+        # Readers do not block the writer and the writer does not block
+        # readers. In-memory databases answer "memory" and stay as they
+        # are. The mode is persistent, so this is cheap after the first.
+        cursor.execute("PRAGMA journal_mode = WAL")
+    finally:
+        cursor.close()
+
+
+def _on_engine_create(engine: sa.engine.Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_on_connect)
+
+
+main.append_on_engine_create(_on_engine_create)
+
+
+def prepare_sqlite_path(url: str | None) -> None:
+    """Create the directory of a file-based SQLite database URL."""
+    if not url:
+        return
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return
+    path = parsed.database
+    if path and path != ":memory:" and not path.startswith("file:"):
+        directory = os.path.dirname(os.path.abspath(path))
+        os.makedirs(directory, exist_ok=True)
+
+
+def _prepare() -> None:
+    # Only before the facade starts: once it runs (or a test patched in
+    # its own), the configured URL is no longer consulted.
+    if not main.is_started:
+        from vmstate.conf import CONF
+        prepare_sqlite_path(CONF.database.connection)
+
+
+def writer(context):
+    """A read-write transaction (a Core connection) for ``context``.
+
+    Commits when the block ends, rolls back when it raises.
+    """
+    _prepare()
+    return main.writer.connection.using(context)
+
+
+def reader(context):
+    """A read-only transaction (a Core connection) for ``context``."""
+    _prepare()
+    return main.reader.connection.using(context)
+
+
+def reader_session(context):
+    """A read-only ORM session, for oslo.db's ORM helpers (pagination)."""
+    _prepare()
+    return main.reader.using(context)
+
+
+def get_engine() -> sa.engine.Engine:
+    """The writer engine, as configured (starts the facade)."""
+    _prepare()
+    return main.writer.get_engine()
