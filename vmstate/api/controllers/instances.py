@@ -150,7 +150,7 @@ class InstancesController:
         pecan.abort(405)
 
     @index.when(method="GET", template="json")
-    def list(self) -> dict[str, Any]:
+    def get_all(self) -> dict[str, Any]:
         ctx = _context()
         policy.authorize("vmstate:instance:list", ctx)
         params = validation.query(pecan.request, LIST_PARAMS)
