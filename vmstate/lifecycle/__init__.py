@@ -1,0 +1,27 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+
+"""The lifecycle of actions: tasks begun, checkpointed, finished or failed.
+
+Sits above the matrix and the state store: it turns matrix facts into the
+plain data :mod:`vmstate.db` accepts, and database conflicts into the
+errors callers expect (Nova's ``InstanceInvalidState``, ``TaskAborted``).
+"""
+
+from vmstate.lifecycle.tasks import BUILD
+from vmstate.lifecycle.tasks import Task
+from vmstate.lifecycle.tasks import adopt
+from vmstate.lifecycle.tasks import allowed_cells
+from vmstate.lifecycle.tasks import begin
+
+__all__ = ["BUILD", "Task", "adopt", "allowed_cells", "begin"]

@@ -1,0 +1,304 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+
+"""Tasks: starting an action, proving progress, and ending it.
+
+:func:`begin` checks the matrix and starts the action in one
+compare-and-swap and returns a :class:`Task`. A long task calls
+:meth:`Task.checkpoint` between steps: the checkpoint is a CAS on the
+task's id and current task_state, so a worker whose instance was taken
+over (deleted while its image downloaded, reset by an admin, preempted
+by a newer task) learns it at its next step, by :class:`TaskAborted`,
+instead of overwriting the newer decision when it finishes.
+:meth:`Task.finish` and :meth:`Task.fail` end the task with the same CAS.
+
+A worker in another process takes over a running task with :func:`adopt`
+(for instance the build task every instance created with a task_state
+has).
+"""
+
+from collections.abc import Mapping
+import functools
+from types import TracebackType
+from typing import Any
+
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+from vmstate import exception
+from vmstate import matrix as matrix_mod
+from vmstate import states
+from vmstate.db import api as db_api
+from vmstate.db.conditions import AllowedCells
+from vmstate.matrix import ActionDef
+from vmstate.matrix import Matrix
+
+LOG = logging.getLogger(__name__)
+
+#: What the build task of a new instance does. It is no action of the
+#: matrix (nobody "starts" a creation from a state); a matrix plugin that
+#: declares a ``create`` action overrides it.
+BUILD = ActionDef(db_api.CREATE, begins=states.SCHEDULING,
+                  completes=states.ACTIVE, fails_to=states.ERROR)
+
+# How often begin tries again when the instance changed between its UPDATE
+# and the read that explains the miss, back into a state that allows the
+# action: the race was lost to a change that is already undone.
+_BEGIN_ATTEMPTS = 3
+
+_UNSET: Any = object()
+
+
+@functools.lru_cache(maxsize=1024)
+def allowed_cells(matrix: Matrix, action: str) -> AllowedCells:
+    """The matrix's cells for ``action`` as the db layer takes them.
+
+    :raises UnknownAction: when the matrix has no such action.
+    """
+    return AllowedCells.of(matrix.action_cells(action), matrix.vm_states,
+                           matrix.task_states)
+
+
+def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
+          reason: str | None = None) -> "Task":
+    """Start ``action`` on instance ``uuid``, atomically, and return its task.
+
+    The instance must be in a cell where the matrix allows ``action``; the
+    check and the start are one UPDATE. The action's task_state (if it has
+    one) is set and a new task id issued; a task that was running is
+    preempted.
+
+    :param matrix: the matrix to obey (default: the process's).
+    :raises UnknownAction: the matrix has no such action.
+    :raises InstanceNotFound: no such instance visible to ``context``.
+    :raises InstanceInvalidState: the action may not start from the
+        instance's state (Nova's 409 message, with ``allowed_actions``).
+    """
+    matrix = matrix or matrix_mod.get()
+    definition = matrix.definition(action)
+    allowed = allowed_cells(matrix, action)
+    for attempt in range(1, _BEGIN_ATTEMPTS + 1):
+        try:
+            instance = db_api.begin(context, uuid, action, allowed,
+                                    definition.begins, reason=reason)
+        except exception.StateConflict as err:
+            vm_state = err.actual.get("vm_state")
+            task_state = err.actual.get("task_state")
+            if (attempt < _BEGIN_ATTEMPTS
+                    and allowed.admits(vm_state, task_state)):
+                continue
+            raise matrix.refusal(action, uuid, vm_state,
+                                 task_state) from None
+        return Task(context, instance, definition,
+                    owns_task=definition.begins is not None)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def adopt(context: Any, uuid: str, task_id: str | None = None,
+          matrix: Matrix | None = None) -> "Task":
+    """A handle on the task running on ``uuid`` (started elsewhere).
+
+    :param task_id: the task the caller was sent to carry out; when given,
+        any other task (or none) means that one is over.
+    :raises InstanceNotFound: no such instance visible to ``context``.
+    :raises TaskAborted: no task runs on the instance, or not ``task_id``.
+    """
+    instance = db_api.instance_get(context, uuid)
+    running = instance["task_id"]
+    if running is None or (task_id is not None and running != task_id):
+        raise exception.TaskAborted(
+            uuid, instance["task_action"] or "task",
+            {"task_id": task_id or states.ANY},
+            {"vm_state": instance["vm_state"],
+             "task_state": instance["task_state"], "task_id": running})
+    definition = _definition(matrix or matrix_mod.get(),
+                             instance["task_action"], instance["task_state"])
+    return Task(context, instance, definition, owns_task=True)
+
+
+def _definition(matrix: Matrix, action: str | None,
+                task_state: str | None) -> ActionDef:
+    if action in matrix.actions:
+        return matrix.definition(action)
+    if action == BUILD.name:
+        return BUILD
+    # Started by a plain state update (no matrix action): it completes
+    # nowhere in particular and fails to error.
+    return ActionDef(action or "task", begins=task_state)
+
+
+class Task:
+    """One action under way on one instance.
+
+    ``instance`` is the instance as of the last successful step. When the
+    action runs a task (``task_id`` is set), every step is a CAS on the
+    task's id and task_state; an action without a task (attach_volume,
+    confirm_resize) owns nothing, and its finish or failure is a CAS on the
+    state it started from.
+
+    As a context manager: a normal exit finishes the task (if not ended
+    already); an exception fails it (``Exception`` subclasses only: a
+    process being stopped leaves the task to its timeout), unless the
+    exception is this task's :class:`TaskAborted` or the failure's own
+    CAS finds the instance taken over: a newer decision is never
+    overwritten. The exception always propagates.
+    """
+
+    def __init__(self, context: Any, instance: Mapping[str, Any],
+                 definition: ActionDef, owns_task: bool) -> None:
+        self.context = context
+        self.instance = dict(instance)
+        self.definition = definition
+        self.uuid: str = instance["uuid"]
+        self.action = definition.name
+        self.task_id: str | None = (instance["task_id"] if owns_task
+                                    else None)
+        self.task_state: str | None = instance["task_state"]
+        self.ended = False
+        # Where a task-less action started: its finish expects it still.
+        self._origin = {"vm_state": instance["vm_state"],
+                        "task_state": instance["task_state"]}
+
+    def __repr__(self) -> str:
+        return "<Task %s on %s task_id=%s task_state=%s>" % (
+            self.action, self.uuid, self.task_id, self.task_state)
+
+    # -- steps -------------------------------------------------------------
+
+    def checkpoint(self, next_task_state: str | None = None
+                   ) -> dict[str, Any]:
+        """Prove the task still owns the instance; optionally advance it.
+
+        Without ``next_task_state`` only the heartbeat is refreshed (no new
+        version, no history); with it the task moves on (a transition).
+
+        :raises TaskAborted: someone else changed the instance; stop, clean
+            up, and do not finish.
+        :raises Invalid: the action runs no task.
+        """
+        if self.task_id is None or self.task_state is None:
+            raise exception.Invalid(
+                "%s runs no task; there is nothing to checkpoint"
+                % self.action)
+        try:
+            instance = db_api.checkpoint(
+                self.context, self.uuid, self.task_id, self.task_state,
+                next_task_state, action=self.action)
+        except exception.TaskAborted:
+            self.ended = True
+            raise
+        self._update(instance)
+        return instance
+
+    def finish(self, vm_state: str | None = _UNSET,
+               power_state: int | None = None) -> dict[str, Any]:
+        """Complete the action and clear its task.
+
+        :param vm_state: the vm_state reached (default: the action's
+            ``completes``; ``None``: unchanged).
+        :param power_state: the power state observed, if known.
+        :raises TaskAborted: someone else changed the instance meanwhile;
+            nothing was written.
+        """
+        target = self.definition.completes if vm_state is _UNSET else vm_state
+        values: dict[str, Any] = {}
+        if target is not None:
+            values["vm_state"] = target
+        if power_state is not None:
+            values["power_state"] = power_state
+        return self._end(values, reason=None)
+
+    def fail(self, error: BaseException | str,
+             vm_state: str | None = _UNSET) -> dict[str, Any]:
+        """Record ``error`` as the instance's fault and end the task.
+
+        :param vm_state: the vm_state to move to (default: the action's
+            ``fails_to``, usually ``error``; ``None``: unchanged).
+        :raises TaskAborted: someone else changed the instance meanwhile;
+            nothing was written (their decision stands).
+        """
+        target = self.definition.fails_to if vm_state is _UNSET else vm_state
+        kind = (type(error).__name__ if isinstance(error, BaseException)
+                else "Error")
+        message = str(error) or kind
+        fault = {"type": kind, "message": message, "action": self.action,
+                 "task_state": self.task_state,
+                 "created_at": timeutils.utcnow().isoformat()}
+        values: dict[str, Any] = {"fault": fault}
+        if target is not None:
+            values["vm_state"] = target
+        return self._end(values, reason="%s: %s" % (kind, message))
+
+    # -- internals ---------------------------------------------------------
+
+    def _end(self, values: dict[str, Any], reason: str | None
+             ) -> dict[str, Any]:
+        if self.task_id is not None:
+            values["task_state"] = None
+            expected = {"task_id": self.task_id,
+                        "task_state": self.task_state}
+        else:
+            if not values:
+                # A task-less action that changes nothing when it
+                # completes (attach_volume): begin recorded it all.
+                self.ended = True
+                return self.instance
+            expected = dict(self._origin)
+        try:
+            instance = db_api.transition(self.context, self.uuid, values,
+                                         expected=expected,
+                                         action=self.action, reason=reason)
+        except exception.TaskAborted:
+            self.ended = True
+            raise
+        except exception.StateConflict as err:
+            self.ended = True
+            raise exception.TaskAborted(self.uuid, self.action,
+                                        err.expected, err.actual) from None
+        self.ended = True
+        self._update(instance)
+        return instance
+
+    def _update(self, instance: Mapping[str, Any]) -> None:
+        self.instance = dict(instance)
+        self.task_state = instance["task_state"]
+
+    # -- context manager ----------------------------------------------------
+
+    def __enter__(self) -> "Task":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None,
+                 exc: BaseException | None,
+                 tb: TracebackType | None) -> bool:
+        if self.ended:
+            return False
+        if exc is None:
+            self.finish()
+            return False
+        if not isinstance(exc, Exception):
+            return False
+        if isinstance(exc, exception.TaskAborted) and exc.uuid == self.uuid:
+            self.ended = True
+            return False
+        try:
+            self.fail(exc)
+        except exception.StateConflict as err:
+            # Preempted before the failure could be recorded: the newer
+            # change stands, and the caller gets its own exception.
+            LOG.info("Task %s on %s was preempted; its failure (%s) is "
+                     "not recorded: %s", self.action, self.uuid, exc, err)
+        except Exception:
+            LOG.exception("Could not record the failure of task %s on %s",
+                          self.action, self.uuid)
+        return False
