@@ -102,7 +102,7 @@ def _make(_vs_f, _vs_refuse, _vs_defaults):
             _vs_task = {inst}.get("task_state")
         if _vs_tasks is None or _vs_task not in _vs_tasks:
             _vs_refuse(_vs_matrix, _vs_action, {inst})
-        return _vs_f({args})
+        {forward}
     def _vs_set(cells, matrix):
         nonlocal _vs_cells, _vs_matrix
         _vs_cells = cells
@@ -126,6 +126,7 @@ def _generate(f: Callable[..., Any], action: str
     defaults: dict[str, Any] = {}
     decl: list[str] = []
     call: list[str] = []
+    stars: list[str] = []
     saw_star = False
     posonly_done = False
     for p in params:
@@ -141,10 +142,12 @@ def _generate(f: Callable[..., Any], action: str
         if p.kind == _P.VAR_POSITIONAL:
             decl.append("*" + p.name)
             call.append("*" + p.name)
+            stars.append(p.name)
             saw_star = True
         elif p.kind == _P.VAR_KEYWORD:
             decl.append("**" + p.name)
             call.append("**" + p.name)
+            stars.append(p.name)
         elif p.kind == _P.KEYWORD_ONLY:
             if not saw_star:
                 decl.append("*")
@@ -162,9 +165,17 @@ def _generate(f: Callable[..., Any], action: str
     name = getattr(f, "__name__", "")
     if not name.isidentifier() or keyword.iskeyword(name):
         name = "_vs_guarded"
+    forward = "return _vs_f(%s)" % ", ".join(call)
+    if stars:
+        # Calling with *args or **kwargs takes CPython's slow call path
+        # (a tuple and a dict built for the call), which would cost more
+        # than the check itself; most calls bring no extra arguments.
+        plain = [c for c in call if not c.startswith("*")]
+        forward = "if %s:\n            %s\n        return _vs_f(%s)" % (
+            " or ".join(stars), forward, ", ".join(plain))
     source = _TEMPLATE.format(
         unpack=unpack or "pass", name=name, params=", ".join(decl),
-        inst=inst, args=", ".join(call))
+        inst=inst, forward=forward)
     namespace: dict[str, Any] = {"_vs_action": action}
     exec(compile(source, "<check_vm_state %s>" % action, "exec"),  # noqa: S102
          namespace)

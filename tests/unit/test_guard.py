@@ -355,6 +355,16 @@ class TestSignatures(GuardTestCase):
                          fs["keyword_only"](None, "c", inst, reason="why"))
         self.assertEqual((inst, (1, 2), {"a": 3}),
                          fs["var"](None, "c", inst, 1, 2, a=3))
+        # The wrapper calls without */** when there is nothing to forward.
+        self.assertEqual((inst, (), {}), fs["var"](None, "c", inst))
+        self.assertEqual((inst, (1,), {}), fs["var"](None, "c", inst, 1))
+        self.assertEqual((inst, (), {"a": 3}),
+                         fs["var"](None, "c", inst, a=3))
+        self.assertEqual((inst, None, (), False, {}),
+                         fs["var_and_keyword_only"](None, "c", inst))
+        self.assertEqual(
+            (inst, None, (), True, {}),
+            fs["var_and_keyword_only"](None, "c", inst, wait=True))
         self.assertEqual(
             (inst, "img", ("x",), True, {"k": "v"}),
             fs["var_and_keyword_only"](None, "c", inst, "img", "x",
