@@ -1,0 +1,54 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+
+"""A process that races for an instance, for tests.functional.db.test_races.
+
+Run through multiprocessing's ``spawn``: a fresh interpreter with its own
+engine and connections, as a second vmstate-api worker would be.
+"""
+
+from vmstate import context
+from vmstate import exception
+from vmstate import lifecycle
+from vmstate.db import engine as db_engine
+
+ACTIONS = ("reboot", "stop", "pause", "suspend", "rebuild", "rescue",
+           "snapshot", "shelve")
+
+
+def race(url, uuid, worker, rounds, barrier, results):
+    """Each round: begin an action at the barrier; then the winner finishes.
+
+    Puts ``(round, worker, outcome)`` on ``results``; outcome is "won",
+    the loser's exception class name, or "error: ..." for anything else.
+    """
+    db_engine.main.configure(connection=url)
+    ctx = context.get_admin_context()
+    action = ACTIONS[worker % len(ACTIONS)]
+    for number in range(rounds):
+        barrier.wait()
+        try:
+            task = lifecycle.begin(ctx, uuid, action)
+        except exception.StateConflict as err:
+            outcome = type(err).__name__
+        except Exception as err:
+            outcome = "error: %r" % err
+        else:
+            outcome = "won"
+        results.put((number, worker, outcome))
+        # Everyone has tried before the winner lets go.
+        barrier.wait()
+        if outcome == "won":
+            task.finish(vm_state="active")
+        barrier.wait()
+    db_engine.main.dispose_pool()
