@@ -95,12 +95,16 @@ def _make(_vs_f, _vs_refuse, _vs_defaults):
     {unpack}
     def {name}({params}):
         try:
-            _vs_tasks = _vs_cells.get({inst}.vm_state)
-            _vs_task = {inst}.task_state
+            _vs_ok = {inst}.task_state in _vs_cells[{inst}.vm_state]
         except AttributeError:
-            _vs_tasks = _vs_cells.get({inst}["vm_state"])
-            _vs_task = {inst}.get("task_state")
-        if _vs_tasks is None or _vs_task not in _vs_tasks:
+            try:
+                _vs_ok = ({inst}.get("task_state")
+                          in _vs_cells[{inst}["vm_state"]])
+            except KeyError:
+                _vs_ok = False
+        except KeyError:
+            _vs_ok = False
+        if not _vs_ok:
             _vs_refuse(_vs_matrix, _vs_action, {inst})
         {forward}
     def _vs_set(cells, matrix):
