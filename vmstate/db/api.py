@@ -35,6 +35,7 @@ the history row carrying it, in case the lost answer was a commit.
 """
 
 from collections.abc import Mapping
+import functools
 from typing import Any
 
 from oslo_db import api as oslo_db_api
@@ -227,7 +228,8 @@ def instance_create(context: Any, values: Mapping[str, Any]
         "task_heartbeat_at": now if running else None,
         "fault": None, "created_at": now, "updated_at": now,
     }
-    change = cas.Change(uuid, CREATE, [], [], {}, now)
+    change = cas.Change(uuid, CREATE, shape=None, build=_no_update,
+                        params={}, expected={}, now=now)
     try:
         return _create(context, row, change)
     except db_exc.DBDuplicateEntry:
@@ -251,6 +253,10 @@ def _create(context: Any, row: dict[str, Any], change: cas.Change
     result = cas.instance_dict(row)
     result["event"] = event
     return result
+
+
+def _no_update() -> tuple[cas.Assignments, list[Any]]:
+    raise AssertionError("a creation is an INSERT")  # pragma: no cover
 
 
 class _Mapped:
@@ -301,10 +307,24 @@ def transition(context: Any, uuid: str, values: Mapping[str, Any],
     expected = dict(expected or {})
     _check_values(values)
     _check_expected(expected)
-    now = timeutils.utcnow()
-    change = cas.Change(uuid, action, conditions.expected_condition(expected),
-                        _assignments(values, now, action), expected, now,
-                        reason)
+    expected_shape, params = conditions.expected_shape(expected)
+    task = None
+    if "task_state" in values:
+        task = "end" if values["task_state"] is None else "run"
+    shape = ("transition", tuple(sorted(values)), task, expected_shape)
+    for key in ("vm_state", "task_state", "power_state"):
+        if key in values:
+            params["p_" + key] = values[key]
+    if "fault" in values:
+        fault = values["fault"]
+        params["p_fault"] = None if fault is None else jsonutils.dumps(fault)
+    if task == "run":
+        params["p_action"] = action
+        params["p_task_id"] = uuidutils.generate_uuid()
+    change = cas.Change(
+        uuid, action, shape,
+        functools.partial(_transition_statement, *shape[1:]), params,
+        expected, timeutils.utcnow(), reason)
     return _apply(context, change)
 
 
@@ -327,20 +347,15 @@ def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
         ``expected`` is ``{"action": action}`` and ``actual`` holds the
         instance's state.
     """
-    now = timeutils.utcnow()
-    cond = conditions.condition(allowed)
-    assignments: list[tuple[Any, Any]] = []
+    params = {}
     if begins is not None:
-        assignments = [
-            (_c.task_state, begins),
-            (_c.task_id, uuidutils.generate_uuid()),
-            (_c.task_action, action),
-            (_c.task_started_at, now),
-            (_c.task_heartbeat_at, now),
-            (_c.state_changed_at, now),
-        ]
-    change = cas.Change(uuid, action, [] if cond is None else [cond],
-                        assignments, {"action": action}, now, reason)
+        params = {"p_task_state": begins, "p_action": action,
+                  "p_task_id": uuidutils.generate_uuid()}
+    shape = ("begin", allowed, begins is not None)
+    change = cas.Change(
+        uuid, action, shape,
+        functools.partial(_begin_statement, allowed, begins is not None),
+        params, {"action": action}, timeutils.utcnow(), reason)
     return _apply(context, change)
 
 
@@ -366,25 +381,19 @@ def checkpoint(context: Any, uuid: str, task_id: str, task_state: str,
     if next_task_state is not None and (not isinstance(next_task_state, str)
                                         or not next_task_state):
         raise exception.Invalid("next_task_state must be a non-empty string")
-    now = timeutils.utcnow()
     expected = {"task_id": task_id, "task_state": task_state}
 
     def aborted(uuid: str, expected: dict[str, Any],
                 actual: dict[str, Any]) -> Exception:
         return exception.TaskAborted(uuid, action or "task", expected, actual)
 
-    if next_task_state is None:
-        change = cas.Change(uuid, action,
-                            conditions.expected_condition(expected),
-                            [(_c.task_heartbeat_at, now)], expected, now,
-                            record=False, conflict=aborted)
-    else:
-        change = cas.Change(uuid, action,
-                            conditions.expected_condition(expected),
-                            [(_c.task_state, next_task_state),
-                             (_c.task_heartbeat_at, now),
-                             (_c.state_changed_at, now)],
-                            expected, now, conflict=aborted)
+    advance = next_task_state is not None
+    params = {"e_task_id": task_id, "e_task_state": task_state,
+              "p_task_state": next_task_state}
+    change = cas.Change(
+        uuid, action, ("checkpoint", advance),
+        functools.partial(_checkpoint_statement, advance), params,
+        expected, timeutils.utcnow(), record=advance, conflict=aborted)
     return _apply(context, change)
 
 
@@ -399,38 +408,70 @@ def _apply(context: Any, change: cas.Change) -> dict[str, Any]:
         return cas.apply(conn, context, change)
 
 
-def _assignments(values: Mapping[str, Any], now: Any, action: str
-                 ) -> list[tuple[Any, Any]]:
+# The statement builders: bound parameters only, so that each form is built
+# and compiled once (cas.Change.build).
+
+def _now() -> Any:
+    return cas.param("now", _c.updated_at)
+
+
+def _begin_statement(allowed: AllowedCells, runs_task: bool
+                     ) -> tuple[cas.Assignments, list[Any]]:
+    cond = conditions.condition(allowed)
+    where = [] if cond is None else [cond]
+    if not runs_task:
+        return [], where
+    return [
+        (_c.task_state, cas.param("task_state", _c.task_state)),
+        (_c.task_id, cas.param("task_id", _c.task_id)),
+        (_c.task_action, cas.param("action", _c.task_action)),
+        (_c.task_started_at, _now()),
+        (_c.task_heartbeat_at, _now()),
+        (_c.state_changed_at, _now()),
+    ], where
+
+
+def _checkpoint_statement(advance: bool
+                          ) -> tuple[cas.Assignments, list[Any]]:
+    where = conditions.expected_terms(conditions.expected_shape(
+        {"task_id": "", "task_state": ""})[0])
+    assignments: cas.Assignments = [(_c.task_heartbeat_at, _now())]
+    if advance:
+        assignments += [
+            (_c.task_state, cas.param("task_state", _c.task_state)),
+            (_c.state_changed_at, _now()),
+        ]
+    return assignments, where
+
+
+def _transition_statement(keys: tuple[str, ...], task: str | None,
+                          expected_shape: Any
+                          ) -> tuple[cas.Assignments, list[Any]]:
     """The SET terms of a transition, in the order MySQL needs."""
-    out: list[tuple[Any, Any]] = []
-    if "task_state" in values:
-        if values["task_state"] is None:
-            out += [(_c.task_id, None), (_c.task_action, None),
-                    (_c.task_started_at, None), (_c.task_heartbeat_at, None)]
-        else:
-            # These read task_id before it is assigned (left to right).
-            starting = _c.task_id.is_(None)
-            now_ = sa.literal(now, models.DateTime)
-            out += [
-                (_c.task_started_at,
-                 sa.case((starting, now_), else_=_c.task_started_at)),
-                (_c.task_action,
-                 sa.case((starting, sa.literal(action)),
-                         else_=_c.task_action)),
-                (_c.task_heartbeat_at, now_),
-                (_c.task_id, sa.func.coalesce(
-                    _c.task_id, uuidutils.generate_uuid())),
-            ]
-    for key in ("vm_state", "task_state", "power_state"):
-        if key in values:
-            out.append((_c[key], values[key]))
-    if "fault" in values:
-        fault = values["fault"]
-        out.append((_c.fault,
-                    None if fault is None else jsonutils.dumps(fault)))
-    if set(values) & {"vm_state", "task_state", "power_state"}:
-        out.append((_c.state_changed_at, now))
-    return out
+    out: cas.Assignments = []
+    if task == "end":
+        out += [(_c.task_id, None), (_c.task_action, None),
+                (_c.task_started_at, None), (_c.task_heartbeat_at, None)]
+    elif task == "run":
+        # These read task_id before it is assigned (left to right): a
+        # task starts when none runs, and continues otherwise.
+        starting = _c.task_id.is_(None)
+        out += [
+            (_c.task_started_at,
+             sa.case((starting, _now()), else_=_c.task_started_at)),
+            (_c.task_action,
+             sa.case((starting, cas.param("action", _c.task_action)),
+                     else_=_c.task_action)),
+            (_c.task_heartbeat_at, _now()),
+            (_c.task_id, sa.func.coalesce(
+                _c.task_id, cas.param("task_id", _c.task_id))),
+        ]
+    for key in ("vm_state", "task_state", "power_state", "fault"):
+        if key in keys:
+            out.append((_c[key], cas.param(key, _c[key])))
+    if set(keys) & {"vm_state", "task_state", "power_state"}:
+        out.append((_c.state_changed_at, _now()))
+    return out, conditions.expected_terms(expected_shape)
 
 
 def _check_values(values: Mapping[str, Any]) -> None:

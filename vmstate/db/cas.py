@@ -27,6 +27,7 @@ exist (or belongs to another project) or it is not as expected.
 """
 
 from collections.abc import Callable
+from collections.abc import Hashable
 from collections.abc import Mapping
 import dataclasses
 import datetime
@@ -57,6 +58,8 @@ _SELECT_INSTANCE = tuple(instances.c[name] for name in INSTANCE_COLUMNS)
 _ACTUAL = ("vm_state", "task_state", "power_state", "version")
 
 Conflict = Callable[[str, dict[str, Any], dict[str, Any]], Exception]
+Assignments = list[tuple[Any, Any]]
+Builder = Callable[[], tuple[Assignments, list[Any]]]
 
 
 def state_conflict(uuid: str, expected: dict[str, Any],
@@ -64,22 +67,30 @@ def state_conflict(uuid: str, expected: dict[str, Any],
     return exception.StateConflict(uuid, expected, actual)
 
 
+def param(name: str, column: Any) -> Any:
+    """A bound parameter typed like ``column`` (``p_<name>`` in params)."""
+    return sa.bindparam("p_" + name, type_=column.type)
+
+
 @dataclasses.dataclass
 class Change:
     """A requested transition, prepared before the first attempt.
 
-    ``where`` holds the compare terms beyond uuid and project scope;
-    ``assignments`` the ordered SET terms after the ``prev_*`` copies (MySQL
-    evaluates SET left to right, so terms reading a column's old value
-    come before the term that assigns it). ``record`` is False for a plain
-    heartbeat: no version bump, no history. ``transition_id`` is generated
-    once, so a retry can tell whether an earlier attempt committed.
+    The UPDATE is built once per ``shape`` by ``build``, which returns its
+    SET terms (after the ``prev_*`` copies; MySQL evaluates SET left to
+    right, so a term reading a column's old value comes before the term
+    that assigns it) and WHERE terms beyond uuid and project, written with
+    bound parameters only; ``params`` holds their values. ``record`` is
+    False for a plain heartbeat: no version bump, no history.
+    ``transition_id`` is generated once, so that a retry can tell whether
+    an earlier attempt committed.
     """
 
     uuid: str
     action: str | None
-    where: list[Any]
-    assignments: list[tuple[Any, Any]]
+    shape: Hashable
+    build: Builder
+    params: dict[str, Any]
     expected: dict[str, Any]
     now: datetime.datetime
     reason: str | None = None
@@ -88,6 +99,58 @@ class Change:
     transition_id: str = dataclasses.field(
         default_factory=uuidutils.generate_uuid)
     attempts: int = 0
+
+
+# Built statements by shape. Filling it twice from two threads builds the
+# same statement twice; either is fine.
+_statements: dict[Hashable, Any] = {}
+
+
+def _update(change: Change, scoped: bool, returning: bool) -> Any:
+    key = (change.shape, change.record, scoped, returning)
+    stmt = _statements.get(key)
+    if stmt is not None:
+        return stmt
+    c = instances.c
+    assignments, where = change.build()
+    values: Assignments = []
+    if change.record:
+        # First: they must read the state before this UPDATE changes it.
+        values += [(c.prev_vm_state, c.vm_state),
+                   (c.prev_task_state, c.task_state),
+                   (c.prev_power_state, c.power_state)]
+    values += assignments
+    if change.record:
+        values += [(c.version, c.version + 1),
+                   (c.updated_at, param("now", c.updated_at))]
+    if scoped:
+        where = [*where, c.project_id == param("scope", c.project_id)]
+    stmt = (sa.update(instances)
+            .where(c.uuid == param("uuid", c.uuid), *where)
+            .ordered_values(*values))
+    if returning:
+        stmt = stmt.returning(*_RETURNING)
+    _statements[key] = stmt
+    return stmt
+
+
+def _select(scoped: bool, for_update: bool, columns: Any) -> Any:
+    key = ("select", scoped, for_update, columns)
+    stmt = _statements.get(key)
+    if stmt is None:
+        c = instances.c
+        stmt = sa.select(*columns).where(c.uuid == param("uuid", c.uuid))
+        if scoped:
+            stmt = stmt.where(c.project_id == param("scope", c.project_id))
+        if for_update:
+            stmt = stmt.with_for_update()
+        _statements[key] = stmt
+    return stmt
+
+
+_INSERT_EVENT = sa.insert(events)
+_SELECT_EVENT = sa.select(events).where(
+    events.c.transition_id == sa.bindparam("p_transition_id"))
 
 
 def scope(context: Any) -> list[Any]:
@@ -124,13 +187,18 @@ def event_dict(m: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def read_instance(conn: sa.Connection, context: Any, uuid: str,
-                  for_update: bool = False) -> Any:
-    stmt = sa.select(*_SELECT_INSTANCE).where(instances.c.uuid == uuid,
-                                              *scope(context))
-    if for_update:
-        stmt = stmt.with_for_update()
-    return conn.execute(stmt).first()
+def _scoped(context: Any) -> bool:
+    return not getattr(context, "is_admin", False)
+
+
+def read_instance(conn: sa.Connection, context: Any, uuid: str) -> Any:
+    """The instance's row as ``context`` may see it, or ``None``."""
+    scoped = _scoped(context)
+    params = {"p_uuid": uuid}
+    if scoped:
+        params["p_scope"] = context.project_id
+    stmt = _select(scoped, False, _SELECT_INSTANCE)
+    return conn.execute(stmt, params).first()
 
 
 def apply(conn: sa.Connection, context: Any, change: Change
@@ -144,29 +212,22 @@ def apply(conn: sa.Connection, context: Any, change: Change
     :raises StateConflict: (or what ``change.conflict`` builds) the
         instance is not as expected; nothing was changed.
     """
-    c = instances.c
-    values: list[tuple[Any, Any]] = []
-    if change.record:
-        # First: they must read the state before this UPDATE changes it.
-        values += [(c.prev_vm_state, c.vm_state),
-                   (c.prev_task_state, c.task_state),
-                   (c.prev_power_state, c.power_state)]
-    values += change.assignments
-    if change.record:
-        values += [(c.version, c.version + 1), (c.updated_at, change.now)]
-    stmt = (sa.update(instances)
-            .where(c.uuid == change.uuid, *scope(context), *change.where)
-            .ordered_values(*values))
-    if conn.dialect.update_returning:
-        row = conn.execute(stmt.returning(*_RETURNING)).first()
+    scoped = _scoped(context)
+    returning = conn.dialect.update_returning
+    params = dict(change.params, p_uuid=change.uuid, p_now=change.now)
+    if scoped:
+        params["p_scope"] = context.project_id
+    stmt = _update(change, scoped, returning)
+    if returning:
+        row = conn.execute(stmt, params).first()
         if row is None:
             raise _miss(conn, context, change)
     else:
-        if conn.execute(stmt).rowcount != 1:
+        if conn.execute(stmt, params).rowcount != 1:
             raise _miss(conn, context, change)
         # Under the row lock the UPDATE took: nobody changed it since.
-        stmt = sa.select(*_RETURNING).where(c.uuid == change.uuid)
-        row = conn.execute(stmt.with_for_update()).first()
+        row = conn.execute(_select(False, True, _RETURNING),
+                           {"p_uuid": change.uuid}).first()
     result = instance_dict(row._mapping)
     result["event"] = None
     if change.record:
@@ -196,7 +257,7 @@ def record(conn: sa.Connection, context: Any, change: Change,
         "transition_id": change.transition_id,
         "created_at": change.now,
     }
-    conn.execute(sa.insert(events).values(values))
+    conn.execute(_INSERT_EVENT, values)
     return event_dict(values)
 
 
@@ -209,9 +270,8 @@ def committed(conn: sa.Connection, context: Any, change: Change
     """
     if not change.record:
         return None
-    stmt = sa.select(events).where(
-        events.c.transition_id == change.transition_id)
-    event = conn.execute(stmt).first()
+    event = conn.execute(_SELECT_EVENT, {
+        "p_transition_id": change.transition_id}).first()
     if event is None:
         return None
     row = read_instance(conn, context, change.uuid)

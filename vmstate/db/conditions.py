@@ -23,6 +23,7 @@ wildcard :data:`OTHER` stands for any state outside the vocabulary, so a
 cell keyed by it matches only rows whose state some other system wrote.
 """
 
+from collections.abc import Hashable
 from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
@@ -163,4 +164,51 @@ def expected_condition(expected: Mapping[str, Any]) -> list[Any]:
             terms.append(column.is_(None))
         else:
             terms.append(column == value)
+    return terms
+
+
+def expected_shape(expected: Mapping[str, Any]
+                   ) -> tuple[Hashable, dict[str, Any]]:
+    """The form of an ``expected`` mapping, and its values as parameters.
+
+    Statements are built (and compiled) once per form, see
+    :func:`expected_terms`; the values travel as bound parameters named
+    ``e_<attribute>``. Same meaning as :func:`expected_condition`.
+    """
+    shape = []
+    params: dict[str, Any] = {}
+    for key in sorted(expected):
+        value = expected[key]
+        if isinstance(value, (list, tuple, set, frozenset)):
+            named = sorted(v for v in set(value) if v is not None)
+            shape.append((key, "any", bool(named), None in value))
+            if named:
+                params["e_" + key] = named
+        elif value is None:
+            shape.append((key, "null", False, True))
+        else:
+            shape.append((key, "eq", True, False))
+            params["e_" + key] = value
+    return tuple(shape), params
+
+
+def expected_terms(shape: Hashable) -> list[Any]:
+    """The WHERE terms of an :func:`expected_shape` form."""
+    table = models.instances
+    terms = []
+    for key, kind, named, null in shape:  # type: ignore[attr-defined]
+        column = table.c[key]
+        param = sa.bindparam("e_" + key, type_=column.type,
+                             expanding=kind == "any")
+        if kind == "eq":
+            terms.append(column == param)
+        elif kind == "null":
+            terms.append(column.is_(None))
+        else:
+            parts = []
+            if named:
+                parts.append(column.in_(param))
+            if null:
+                parts.append(column.is_(None))
+            terms.append(sa.or_(*parts) if parts else sa.false())
     return terms

@@ -1,0 +1,256 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+
+"""What one state transition costs: vmstate's CAS against the Nova pattern.
+
+On SQLite (a temporary file) and PostgreSQL (a scratch database created
+through the ``openstack_citest`` account and dropped afterwards), in one
+run, the same cycle is timed two ways on one instance:
+
+vmstate
+    ``lifecycle.begin(ctx, uuid, "reboot")`` then ``task.finish()``: each
+    step one ``UPDATE .. WHERE <allowed> .. RETURNING`` and the history
+    INSERT, in one transaction.
+Nova pattern (written here)
+    begin as Nova's API does it: read the instance (its own transaction,
+    ``compute_api.get``), check the matrix in Python, then
+    ``instance.save(expected_task_state=...)``: oslo.db's
+    ``update_on_match`` plus the history INSERT. Finish as Nova's compute
+    manager does it: one transaction that reads the row, checks the
+    expected task_state in Python, ``update_on_match`` and the history
+    INSERT.
+
+Both write the same rows. Statements are counted with SQLAlchemy's
+``before_cursor_execute``; transaction control that goes through a
+cursor (oslo.db's own BEGIN on SQLite; psycopg2 sends its BEGIN and every
+COMMIT without one) is counted apart, since every pattern pays it per
+transaction. Targets: at most two
+statements per successful transition (history included), and at least
+1.5 times the Nova pattern's transitions per second.
+
+Run by hand: ``python benchmarks/cas.py [--cycles N] [--repeat R]
+[--postgresql URL]``; throughput is the best of R batches of N cycles,
+taken in turns so that a slow moment of the machine hits both alike.
+"""
+
+import argparse
+import contextlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid as uuidlib
+
+from oslo_utils import timeutils
+from oslo_utils import uuidutils
+import sqlalchemy as sa
+
+from vmstate import context
+from vmstate import exception
+from vmstate import lifecycle
+from vmstate import matrix as matrix_mod
+from vmstate.db import api
+from vmstate.db import engine as db_engine
+from vmstate.db import migration
+from vmstate.db import models
+
+MAX_STATEMENTS = 2
+MIN_SPEEDUP = 1.5
+ADMIN_PG = ("postgresql+psycopg2://openstack_citest:openstack_citest@"
+            "127.0.0.1/postgres")
+_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+
+class Counter:
+    """Data statements and transaction control seen by an engine."""
+
+    def __init__(self, engine):
+        self.data = self.control = 0
+        sa.event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn, cursor, statement, *args):
+        if statement.lstrip().upper().startswith(_CONTROL):
+            self.control += 1
+        else:
+            self.data += 1
+
+    def reset(self):
+        self.data = self.control = 0
+
+
+# -- the two patterns ------------------------------------------------------
+
+def vmstate_cycle(ctx, uuid, matrix):
+    task = lifecycle.begin(ctx, uuid, "reboot", matrix=matrix)
+    task.finish()
+
+
+def _history(session, ctx, uuid, action, before, after, version):
+    session.add(models.InstanceEvent(
+        instance_uuid=uuid, version=version, action=action,
+        from_vm_state=before[0], from_task_state=before[1],
+        from_power_state=before[2], to_vm_state=after[0],
+        to_task_state=after[1], to_power_state=after[2],
+        request_id=ctx.request_id, user_id=ctx.user_id,
+        project_id=ctx.project_id, transition_id=uuidutils.generate_uuid(),
+        created_at=timeutils.utcnow()))
+
+
+def _save(session, ctx, inst, action, values):
+    """Nova's instance.save(expected_...): update_on_match, then history."""
+    # Read before the update: update_on_match refreshes a loaded object.
+    version = inst.version
+    before = (inst.vm_state, inst.task_state, inst.power_state)
+    after = (values.get("vm_state", inst.vm_state), values["task_state"],
+             inst.power_state)
+    specimen = models.Instance(id=inst.id, uuid=inst.uuid,
+                               vm_state=inst.vm_state,
+                               task_state=inst.task_state, version=version)
+    now = timeutils.utcnow()
+    values = dict(values, version=version + 1, updated_at=now,
+                  state_changed_at=now)
+    session.query(models.Instance).update_on_match(specimen, "uuid", values)
+    _history(session, ctx, inst.uuid, action, before, after, version + 1)
+
+
+def _get(session, uuid):
+    return session.query(models.Instance).filter_by(uuid=uuid).one()
+
+
+def nova_cycle(ctx, uuid, matrix):
+    main = db_engine.main
+    # The API: compute_api.get, the guard, then instance.save.
+    with main.reader.using(ctx) as session:
+        inst = _get(session, uuid)
+    if not matrix.is_allowed("reboot", inst.vm_state, inst.task_state):
+        raise matrix.refusal("reboot", uuid, inst.vm_state, inst.task_state)
+    task_id = uuidutils.generate_uuid()
+    with main.writer.using(ctx) as session:
+        _save(session, ctx, inst, "reboot",
+              {"task_state": "rebooting", "task_id": task_id,
+               "task_action": "reboot"})
+    # The compute manager: instance.save(expected_task_state=rebooting),
+    # which reads the row and compares in one transaction.
+    with main.writer.using(ctx) as session:
+        inst = _get(session, uuid)
+        if inst.task_state != "rebooting" or inst.task_id != task_id:
+            raise exception.TaskAborted(uuid, "reboot", {}, {})
+        _save(session, ctx, inst, "reboot",
+              {"vm_state": "active", "task_state": None, "task_id": None,
+               "task_action": None})
+
+
+# -- running -----------------------------------------------------------------
+
+@contextlib.contextmanager
+def sqlite_database():
+    directory = tempfile.mkdtemp(prefix="vmstate-bench-")
+    try:
+        yield "sqlite:///" + os.path.join(directory, "bench.sqlite")
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgresql_database(admin_url):
+    name = "vmstate_bench_%s" % uuidlib.uuid4().hex[:8]
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("CREATE DATABASE %s" % name)
+    try:
+        yield admin.url.set(database=name).render_as_string(
+            hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql("DROP DATABASE IF EXISTS %s WITH (FORCE)"
+                                 % name)
+        admin.dispose()
+
+
+def measure(url, cycles, repeat):
+    """{pattern: (transitions per second, data stmts, control stmts)}."""
+    facade = db_engine.main.make_new_manager()
+    facade.configure(connection=url)
+    reset = db_engine.main.patch_factory(facade)
+    try:
+        engine = facade.writer.get_engine()
+        migration.upgrade(engine=engine)
+        counter = Counter(engine)
+        ctx = context.get_admin_context()
+        matrix = matrix_mod.load(["nova"])
+        patterns = {"vmstate": vmstate_cycle, "nova": nova_cycle}
+        uuids = {name: api.instance_create(
+            ctx, {"vm_state": "active", "task_state": None})["uuid"]
+            for name in patterns}
+        best = dict.fromkeys(patterns, float("inf"))
+        counts = {}
+        for name, cycle in patterns.items():   # warm up caches and pools
+            for _ in range(20):
+                cycle(ctx, uuids[name], matrix)
+        for _ in range(repeat):
+            for name, cycle in patterns.items():
+                counter.reset()
+                start = time.perf_counter()
+                for _ in range(cycles):
+                    cycle(ctx, uuids[name], matrix)
+                best[name] = min(best[name], time.perf_counter() - start)
+                counts[name] = (counter.data, counter.control)
+        transitions = 2 * cycles
+        return {name: (transitions / best[name],
+                       counts[name][0] / transitions,
+                       counts[name][1] / transitions)
+                for name in patterns}
+    finally:
+        reset()
+        facade.dispose_pool()
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cycles", type=int, default=300,
+                        help="begin+finish cycles per batch (default 300)")
+    parser.add_argument("--repeat", type=int, default=5,
+                        help="batches per pattern; the best counts")
+    parser.add_argument("--postgresql", default=ADMIN_PG,
+                        help="an account that may create databases")
+    args = parser.parse_args(argv)
+
+    backends = [("SQLite", sqlite_database()),
+                ("PostgreSQL", postgresql_database(args.postgresql))]
+    all_met = True
+    print("%-11s %-14s %12s %16s %14s" % (
+        "backend", "pattern", "transitions/s", "statements/trans",
+        "control stmts"))
+    for label, database in backends:
+        with database as url:
+            result = measure(url, args.cycles, args.repeat)
+        for name, (rate, data, control) in result.items():
+            print("%-11s %-14s %12.0f %16.2f %14.2f" % (
+                label, name, rate, data, control))
+        speedup = result["vmstate"][0] / result["nova"][0]
+        statements = result["vmstate"][1]
+        met_stmts = statements <= MAX_STATEMENTS
+        met_speed = speedup >= MIN_SPEEDUP
+        all_met = all_met and met_stmts and met_speed
+        print("%-11s statements per transition %.2f (target <= %d): %s" % (
+            label, statements, MAX_STATEMENTS,
+            "met" if met_stmts else "NOT met"))
+        print("%-11s speedup over the Nova pattern %.2fx (target >= %.1fx):"
+              " %s" % (label, speedup, MIN_SPEEDUP,
+                       "met" if met_speed else "NOT met"))
+    return 0 if all_met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
