@@ -31,6 +31,7 @@ from collections.abc import Mapping
 import functools
 from types import TracebackType
 from typing import Any
+from typing import Literal
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
@@ -92,8 +93,8 @@ def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
             instance = db_api.begin(context, uuid, action, allowed,
                                     definition.begins, reason=reason)
         except exception.StateConflict as err:
-            vm_state = err.actual.get("vm_state")
-            task_state = err.actual.get("task_state")
+            vm_state: str = err.actual["vm_state"]
+            task_state: str | None = err.actual["task_state"]
             if (attempt < _BEGIN_ATTEMPTS
                     and allowed.admits(vm_state, task_state)):
                 continue
@@ -128,7 +129,7 @@ def adopt(context: Any, uuid: str, task_id: str | None = None,
 
 def _definition(matrix: Matrix, action: str | None,
                 task_state: str | None) -> ActionDef:
-    if action in matrix.actions:
+    if action is not None and action in matrix.actions:
         return matrix.definition(action)
     if action == BUILD.name:
         return BUILD
@@ -280,7 +281,7 @@ class Task:
 
     def __exit__(self, exc_type: type[BaseException] | None,
                  exc: BaseException | None,
-                 tb: TracebackType | None) -> bool:
+                 tb: TracebackType | None) -> Literal[False]:
         if self.ended:
             return False
         if exc is None:

@@ -14,6 +14,7 @@
 """Tasks: begin, checkpoint, finish, fail, the context manager, adopt."""
 
 from oslo_utils import uuidutils
+import sqlalchemy as sa
 
 from tests.unit.db import base
 from vmstate import exception
@@ -76,6 +77,30 @@ class TestBegin(base.TestCase):
                           self.ctx, uuidutils.generate_uuid(), "reboot")
         self.assertRaises(exception.InstanceNotFound, lifecycle.begin,
                           self.other, inst["uuid"], "delete")
+
+    def test_a_race_lost_to_a_change_since_undone_is_tried_again(self):
+        # The instance is busy when the UPDATE runs, and (inside the same
+        # transaction, so only for this attempt) idle when the read that
+        # explains the miss runs: begin must not report "task_state None".
+        uuid = self.create(task_state="rebooting")["uuid"]
+        updates = []
+
+        def undo_after_update(conn, cursor, statement, *args):
+            if statement.startswith("UPDATE instances"):
+                updates.append(statement)
+                if len(updates) == 1:
+                    cursor.connection.execute(
+                        "UPDATE instances SET task_state = NULL")
+
+        sa.event.listen(self.db.engine, "after_cursor_execute",
+                        undo_after_update)
+        self.addCleanup(sa.event.remove, self.db.engine,
+                        "after_cursor_execute", undo_after_update)
+        err = self.assertRaises(exception.InstanceInvalidState,
+                                lifecycle.begin, self.ctx, uuid, "stop")
+        self.assertEqual(2, len(updates))
+        self.assertEqual("Cannot 'stop' instance %s while it is in "
+                         "task_state rebooting" % uuid, err.message)
 
     def test_given_matrix(self):
         inst = self.create()
