@@ -28,6 +28,7 @@ from tests import base
 from tests.unit.matrix import distribution
 from vmstate import matrix
 from vmstate.cmd import manage
+from vmstate.conf import CONF
 from vmstate.matrix import render
 
 
@@ -49,6 +50,9 @@ class ManageTestCase(base.TestCase):
                                                    io.StringIO())).new_value
         err = self.useFixture(fixtures.MonkeyPatch("sys.stderr",
                                                    io.StringIO())).new_value
+        # main() is a process's entry point: it parses the command line
+        # into a configuration nobody has parsed yet.
+        CONF.clear()
         code = manage.main(["--config-file", self.config_file(plugins),
                             *argv])
         return code, out.getvalue(), err.getvalue()
@@ -87,6 +91,7 @@ class TestShow(ManageTestCase):
 
     def test_unknown_format(self):
         self.useFixture(fixtures.MonkeyPatch("sys.stderr", io.StringIO()))
+        CONF.clear()
         err = self.assertRaises(SystemExit, manage.main,
                                 ["--config-file", self.config_file(["nova"]),
                                  "matrix", "show", "--format", "svg"])
