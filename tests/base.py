@@ -43,6 +43,10 @@ class TestCase(base.BaseTestCase):
 
     def setUp(self) -> None:
         super().setUp()
+        # A parsed, empty configuration: libraries that look for files
+        # (oslo.policy) need the parser to have run, and no test may read
+        # the machine's /etc/vmstate.
+        CONF([], project="vmstate", default_config_files=[])
         self.config_fixture = self.useFixture(config_fixture.Config(CONF))
         self.useFixture(MatrixFixture())
 

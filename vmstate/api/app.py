@@ -28,9 +28,9 @@ from oslo_middleware import request_id
 from oslo_middleware import sizelimit
 import pecan
 
-from vmstate.api.controllers import root
 from vmstate.api import faults
 from vmstate.api import hooks
+from vmstate.api.controllers import root
 
 WSGIApp = Callable[..., Any]
 
@@ -38,21 +38,26 @@ WSGIApp = Callable[..., Any]
 PUBLIC_PATHS = ("/", "/v1", "/v1/")
 
 
-class PublicRoutes:
-    """Send public paths around the authentication filter."""
+class PathDispatch:
+    """Send a few exact paths to another application.
 
-    def __init__(self, application: WSGIApp, authenticated: WSGIApp,
-                 public: Iterable[str] = PUBLIC_PATHS) -> None:
-        self.application = application
-        self.authenticated = authenticated
-        self.public = frozenset(public)
+    Used twice: to mount the healthcheck at ``/healthcheck`` (the filter
+    answers whatever reaches it), and under ``keystone`` to let version
+    discovery around the authentication filter.
+    """
+
+    def __init__(self, default: WSGIApp, paths: Iterable[str],
+                 target: WSGIApp) -> None:
+        self.default = default
+        self.paths = frozenset(paths)
+        self.target = target
 
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Any:
         path = environ.get("PATH_INFO") or "/"
-        if path in self.public:
-            return self.application(environ, start_response)
-        return self.authenticated(environ, start_response)
+        if path in self.paths:
+            return self.target(environ, start_response)
+        return self.default(environ, start_response)
 
 
 def pecan_app() -> WSGIApp:
@@ -75,10 +80,11 @@ def setup_app(conf: cfg.ConfigOpts | None = None) -> WSGIApp:
     app = pecan_app()
     if conf.api.auth_strategy == "keystone":
         from keystonemiddleware import auth_token
-        app = PublicRoutes(app, auth_token.AuthProtocol(
-            app, {"oslo_config_config": conf}))
+        app = PathDispatch(auth_token.AuthProtocol(
+            app, {"oslo_config_config": conf}), PUBLIC_PATHS, app)
     app = sizelimit.RequestBodySizeLimiter(app, conf)
-    app = healthcheck.Healthcheck(app, conf)
+    app = PathDispatch(app, ("/healthcheck",),
+                       healthcheck.Healthcheck(None, conf))
     app = faults.FaultWrapper(app)
     app = request_id.RequestId(app, conf)
     return app

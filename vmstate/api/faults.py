@@ -49,6 +49,7 @@ FAULT_NAMES = {
     501: "notImplemented",
     503: "serviceUnavailable",
 }
+KNOWN_FAULTS = frozenset(FAULT_NAMES.values()) | {"computeFault"}
 INTERNAL = ("The server has either erred or is incapable of performing the "
             "requested operation.")
 
@@ -104,9 +105,11 @@ def _is_fault_body(response: webob.Response) -> bool:
         body = json.loads(response.body)
     except ValueError:
         return False
+    # Ours name the fault as Nova does; keystonemiddleware's "error" and
+    # other shapes are rewritten.
     return (isinstance(body, dict) and len(body) == 1
-            and isinstance(next(iter(body.values())), dict)
-            and "code" in next(iter(body.values())))
+            and next(iter(body)) in KNOWN_FAULTS
+            and isinstance(next(iter(body.values())), dict))
 
 
 class FaultWrapper:
@@ -119,6 +122,12 @@ class FaultWrapper:
 
     def __init__(self, application: Callable[..., Any]) -> None:
         self.application = application
+
+    @classmethod
+    def factory(cls, global_conf: dict[str, Any] | None, **local_conf: Any
+                ) -> Callable[[Callable[..., Any]], "FaultWrapper"]:
+        """For paste.deploy: ``paste.filter_factory``."""
+        return cls
 
     @webob.dec.wsgify
     def __call__(self, request: webob.Request) -> webob.Response:

@@ -21,9 +21,9 @@ from typing import Any
 
 from pecan import hooks
 
+from vmstate import context as vm_context
 from vmstate.api import faults
 from vmstate.conf import CONF
-from vmstate import context as vm_context
 
 IDENTITY_HEADERS = ("HTTP_X_PROJECT_ID", "HTTP_X_USER_ID", "HTTP_X_ROLES",
                     "HTTP_X_TENANT_ID", "HTTP_X_USER")

@@ -55,6 +55,13 @@ instance_rules = [
                     "caller's.",
         operations=[{"path": "/v1/instances", "method": "POST"}]),
     policy.DocumentedRuleDefault(
+        name="vmstate:instance:all_projects",
+        check_str="rule:admin_or_service",
+        description="Start actions on, and report on, the instances of "
+                    "every project (otherwise only the caller's own).",
+        operations=[{"path": INSTANCE + "/actions", "method": "POST"},
+                    {"path": INSTANCE, "method": "PATCH"}]),
+    policy.DocumentedRuleDefault(
         name="vmstate:instance:list",
         check_str="rule:admin_or_owner",
         description="List the instances of the caller's project.",

@@ -16,9 +16,9 @@ from typing import Any
 
 from oslo_policy import policy
 
-from vmstate.api import policies
 from vmstate import context as vm_context
 from vmstate import exception
+from vmstate.api import policies
 
 _ENFORCER: policy.Enforcer | None = None
 

@@ -18,8 +18,8 @@ state the matrix does not know is refused with the list of valid ones.
 
 from typing import Any
 
-from vmstate.matrix import Matrix
 from vmstate import states
+from vmstate.matrix import Matrix
 
 UUID_PATTERN = ("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                 "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")

@@ -78,7 +78,8 @@ class UnsupportedMediaType(exception.Invalid):
 
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
 
-def query(request: webob.Request, allowed: set[str]) -> webob.multidict.MultiDict:
+def query(request: webob.Request,
+          allowed: set[str]) -> webob.multidict.MultiDict:
     """The query parameters, refusing any not in ``allowed``.
 
     :raises Invalid: naming the unknown parameters.

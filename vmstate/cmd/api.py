@@ -18,63 +18,22 @@ SIGTERM or SIGINT it stops accepting, lets requests in flight finish for up
 to ``[api] shutdown_timeout`` seconds, and exits 0.
 """
 
-import signal
 import sys
-import threading
-from typing import Any
 
-from cheroot import wsgi
-from oslo_log import log as logging
-
-from vmstate.api import app as api_app
 from vmstate import conf
+from vmstate.api import app as api_app
 from vmstate.conf import CONF
 from vmstate.db import migration
-
-LOG = logging.getLogger(__name__)
-
-
-def make_server(application: Any) -> wsgi.Server:
-    server = wsgi.Server(
-        (CONF.api.host, CONF.api.port), application,
-        numthreads=CONF.api.threads, max=CONF.api.threads,
-        request_queue_size=128, server_name="vmstate-api",
-        shutdown_timeout=CONF.api.shutdown_timeout)
-    # Long-poll waits keep connections open longer than cheroot's default.
-    server.timeout = 330
-    return server
+from vmstate.wsgi import server
 
 
 def main(argv: list[str] | None = None) -> int:
     conf.parse_args(sys.argv[1:] if argv is None else argv)
     migration.ensure_schema()
-    server = make_server(api_app.setup_app(CONF))
-    server.prepare()
-    host, port = server.bind_addr[:2]
-    LOG.info("vmstate-api listening on http://%s:%s/ (%d threads)",
-             host, port, CONF.api.threads)
-    # Printed for scripts and tests that start on port 0.
-    print("vmstate-api listening on http://%s:%s/" % (host, port),
-          flush=True)
-
-    stopping = threading.Event()
-
-    def _stop(signum: int, frame: Any) -> None:
-        LOG.info("vmstate-api got signal %d, stopping", signum)
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    serving = threading.Thread(target=server.serve, name="vmstate-api",
-                               daemon=True)
-    serving.start()
-    while not stopping.wait(1.0):
-        if not serving.is_alive():
-            LOG.error("vmstate-api server thread ended unexpectedly")
-            return 1
-    server.stop()
-    LOG.info("vmstate-api stopped")
-    return 0
+    httpd = server.make_server(
+        api_app.setup_app(CONF), CONF.api.host, CONF.api.port,
+        CONF.api.threads, CONF.api.shutdown_timeout, "vmstate-api")
+    return server.serve(httpd, "vmstate-api")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,9 @@ def main(argv: list[str] | None = None) -> int:
 
     opt = cfg.SubCommandOpt("category", title="Command categories",
                             handler=_add_parsers)
+    # CLI options can only be added before a parse; in a fresh process
+    # there was none, in one that parsed already (tests) start over.
+    CONF.clear()
     CONF.register_cli_opt(opt)
     try:
         CONF(sys.argv[1:] if argv is None else argv, project="vmstate")

@@ -20,8 +20,8 @@ the embedded SQLite default, which is created on first use.
 
 import os
 
-from vmstate.api import app as api_app
 from vmstate import conf
+from vmstate.api import app as api_app
 from vmstate.conf import CONF
 from vmstate.db import migration
 

@@ -17,7 +17,7 @@ import json
 from tests.functional.api import base
 from vmstate import states
 
-A, O, X, S = base.ADMIN, base.OWNER, base.OTHER, base.SERVICE
+A, OWN, X, S = base.ADMIN, base.OWNER, base.OTHER, base.SERVICE
 CONTRACT_VIEW = {"uuid", "project_id", "vm_state", "task_state",
                  "power_state", "version", "created_at", "updated_at",
                  "allowed_actions"}
@@ -41,7 +41,7 @@ class TestCreate(base.APITestCase):
         uuid = self.new_uuid().upper()
         res = self.post("/v1/instances", {"instance": {
             "uuid": uuid, "vm_state": "active", "task_state": None,
-            "power_state": 1}}, headers=O, status=201)
+            "power_state": 1}}, headers=OWN, status=201)
         inst = res.json["instance"]
         self.assertEqual(uuid.lower(), inst["uuid"])
         self.assertEqual(("active", None, 1),
@@ -59,19 +59,19 @@ class TestCreate(base.APITestCase):
     def test_member_cannot_create_for_another_project(self):
         res = self.post("/v1/instances",
                         {"instance": {"project_id": "p-other"}},
-                        headers=O, status=403)
+                        headers=OWN, status=403)
         self.fault(res, "forbidden", 403)
         self.assertEqual([], self.get("/v1/instances").json["instances"])
 
     def test_member_may_name_its_own_project(self):
-        inst = self.create(headers=O, project_id="p-owner")
+        inst = self.create(headers=OWN, project_id="p-owner")
         self.assertEqual("p-owner", inst["project_id"])
 
     def test_duplicate_uuid_is_a_conflict(self):
         uuid = self.new_uuid()
         self.create(uuid=uuid)
         res = self.post("/v1/instances", {"instance": {"uuid": uuid}},
-                        headers=O, status=409)
+                        headers=OWN, status=409)
         self.fault(res, "conflictingRequest", 409)
 
     def test_bad_bodies(self):
@@ -91,7 +91,7 @@ class TestCreate(base.APITestCase):
             "instance",
         ]
         for body in cases:
-            res = self.post("/v1/instances", body, headers=O, status=400)
+            res = self.post("/v1/instances", body, headers=OWN, status=400)
             self.fault(res, "badRequest", 400)
         self.assertEqual([], self.get("/v1/instances").json["instances"])
 
@@ -127,7 +127,7 @@ class TestShow(base.APITestCase):
 
     def test_admin_and_owner_see_it(self):
         inst = self.create()
-        for headers in (A, O):
+        for headers in (A, OWN):
             res = self.get("/v1/instances/%s" % inst["uuid"],
                            headers=headers)
             self.assertEqual(inst, res.json["instance"])
@@ -153,10 +153,10 @@ class TestShow(base.APITestCase):
 class TestList(base.APITestCase):
 
     def test_project_scoping(self):
-        mine = [self.create(headers=O)["uuid"] for _ in range(2)]
+        mine = [self.create(headers=OWN)["uuid"] for _ in range(2)]
         theirs = self.create(headers=X)["uuid"]
         listed = [i["uuid"] for i in
-                  self.get("/v1/instances", headers=O).json["instances"]]
+                  self.get("/v1/instances", headers=OWN).json["instances"]]
         self.assertEqual(mine, listed)
         listed = [i["uuid"] for i in
                   self.get("/v1/instances", headers=X).json["instances"]]
@@ -166,12 +166,12 @@ class TestList(base.APITestCase):
         self.assertEqual(sorted(mine + [theirs]), sorted(listed))
 
     def test_project_filter_is_for_admins(self):
-        self.create(headers=O)
+        self.create(headers=OWN)
         other = self.create(headers=X)
         res = self.get("/v1/instances?project_id=p-other")
         self.assertEqual([other["uuid"]],
                          [i["uuid"] for i in res.json["instances"]])
-        res = self.get("/v1/instances?project_id=p-other", headers=O,
+        res = self.get("/v1/instances?project_id=p-other", headers=OWN,
                        status=403)
         self.fault(res, "forbidden", 403)
 
@@ -181,7 +181,7 @@ class TestList(base.APITestCase):
         stopped = self.create(vm_state="stopped", task_state=None)
 
         def listed(query):
-            res = self.get("/v1/instances?" + query, headers=O)
+            res = self.get("/v1/instances?" + query, headers=OWN)
             return sorted(i["uuid"] for i in res.json["instances"])
 
         self.assertEqual([active["uuid"]], listed("vm_state=active"))
@@ -196,14 +196,14 @@ class TestList(base.APITestCase):
         uuids = [self.create()["uuid"] for _ in range(5)]
         seen, url, pages = [], "/v1/instances?limit=2", 0
         while url:
-            res = self.get(url, headers=O)
+            res = self.get(url, headers=OWN)
             seen += [i["uuid"] for i in res.json["instances"]]
             url = res.json["next"]
             pages += 1
             self.assertLessEqual(pages, 4)
         self.assertEqual(uuids, seen)
         res = self.get("/v1/instances?limit=2&marker=%s" % uuids[1],
-                       headers=O)
+                       headers=OWN)
         self.assertEqual(uuids[2:4],
                          [i["uuid"] for i in res.json["instances"]])
         self.assertIn("marker=%s" % uuids[3], res.json["next"])
@@ -235,7 +235,7 @@ class TestList(base.APITestCase):
     def test_marker_of_another_project_is_unknown(self):
         theirs = self.create(headers=X)
         res = self.get("/v1/instances?marker=%s" % theirs["uuid"],
-                       headers=O, status=400)
+                       headers=OWN, status=400)
         self.fault(res, "badRequest", 400)
 
 
@@ -300,7 +300,7 @@ class TestActions(base.APITestCase):
         for body in ({}, {"action": ""}, {"action": 1}, {"action": None},
                      {"action": "reboot", "force": True}, ["reboot"]):
             res = self.post("/v1/instances/%s/actions" % inst["uuid"], body,
-                            headers=O, status=400)
+                            headers=OWN, status=400)
             self.fault(res, "badRequest", 400)
         shown = self.get("/v1/instances/%s" % inst["uuid"]).json
         self.assertEqual(inst["version"], shown["instance"]["version"])
@@ -341,7 +341,7 @@ class TestUpdate(base.APITestCase):
 
     def test_members_may_not(self):
         inst = self.create()
-        for headers in (O, X):
+        for headers in (OWN, X):
             res = self.patch(self.path(inst),
                              {"instance": {"power_state": 1}},
                              headers=headers, status=403)
@@ -409,7 +409,7 @@ class TestEvents(base.APITestCase):
                          "power_state": 4},
             "expected": {"task_state": "powering-off"}})
         events = self.get("/v1/instances/%s/events" % inst["uuid"],
-                          headers=O).json["events"]
+                          headers=OWN).json["events"]
         self.assertEqual([1, 2, 3], [e["version"] for e in events])
         self.assertEqual(["create", "stop", "update"],
                          [e["action"] for e in events])
@@ -417,7 +417,7 @@ class TestEvents(base.APITestCase):
             self.assertEqual({"version", "action", "from", "to",
                               "created_at", "request_id"}, set(event))
             self.assertTrue(event["request_id"].startswith("req-"))
-        for before, after in zip(events, events[1:]):
+        for before, after in zip(events, events[1:], strict=False):
             self.assertEqual(before["to"], after["from"])
         self.assertEqual({"vm_state": "active", "task_state":
                           "powering-off", "power_state": 1},

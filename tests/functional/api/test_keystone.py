@@ -12,6 +12,8 @@
 
 """``auth_strategy = keystone``: auth_token guards all but discovery."""
 
+from keystonemiddleware import auth_token
+
 from tests.functional.api import base
 from vmstate.api import app as api_app
 from vmstate.conf import CONF
@@ -21,6 +23,8 @@ class TestKeystone(base.APITestCase):
 
     def setUp(self):
         super().setUp()
+        for group, opts in auth_token.list_opts():
+            CONF.register_opts(opts, group=group)
         self.flags(group="api", auth_strategy="keystone")
         self.config_fixture.config(group="keystone_authtoken",
                                    www_authenticate_uri="http://127.0.0.1:1/",

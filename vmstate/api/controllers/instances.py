@@ -23,15 +23,15 @@ from urllib import parse
 
 import pecan
 
+from vmstate import exception
+from vmstate import lifecycle
+from vmstate import matrix as matrix_mod
 from vmstate.api import policy
 from vmstate.api import schemas
 from vmstate.api import validation
 from vmstate.api import views
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
-from vmstate import exception
-from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 
 LIST_PARAMS = {"vm_state", "task_state", "limit", "marker", "project_id"}
 EVENT_PARAMS = {"since"}
@@ -39,6 +39,13 @@ EVENT_PARAMS = {"since"}
 
 def _context() -> Any:
     return pecan.request.context
+
+
+def _scope(ctx: Any) -> Any:
+    """The context to act with: every project's, where policy says so."""
+    if policy.check("vmstate:instance:all_projects", ctx):
+        return ctx.elevated()
+    return ctx
 
 
 def _schema(name: str) -> dict[str, Any]:
@@ -104,8 +111,7 @@ class InstanceController:
         policy.authorize("vmstate:instance:update", ctx)
         body = validation.body(pecan.request, _schema("update"))
         uuid = _uuid(self.uuid)
-        # Services report on every project's instances.
-        row = db_api.transition(ctx.elevated(), uuid, body["instance"],
+        row = db_api.transition(_scope(ctx), uuid, body["instance"],
                                 expected=body.get("expected"),
                                 action="update", reason=body.get("reason"))
         return {"instance": views.instance(row, matrix_mod.get())}
@@ -122,7 +128,8 @@ class InstanceController:
         uuid = _uuid(self.uuid)
         matrix = matrix_mod.get()
         matrix.definition(body["action"])
-        task = lifecycle.begin(ctx, uuid, body["action"], matrix=matrix,
+        task = lifecycle.begin(_scope(ctx), uuid, body["action"],
+                               matrix=matrix,
                                reason=body.get("reason"))
         pecan.response.status = 202
         return {"instance": views.instance(task.instance, matrix)}
@@ -202,6 +209,7 @@ class InstancesController:
         project_id = values.get("project_id")
         if project_id is not None and project_id != ctx.project_id:
             policy.authorize("vmstate:instance:create:other_project", ctx)
+            ctx = ctx.elevated()
         if "uuid" in values:
             values["uuid"] = values["uuid"].lower()
         row = db_api.instance_create(ctx, values)

@@ -12,15 +12,14 @@
 
 """The root (version discovery), ``/v1`` and ``/v1/matrix``."""
 
-import json
 from typing import Any
 
 import pecan
 
-from vmstate.api.controllers import instances
+from vmstate import matrix as matrix_mod
 from vmstate.api import openapi
 from vmstate.api import policy
-from vmstate import matrix as matrix_mod
+from vmstate.api.controllers import instances
 
 MIN_VERSION = "1.0"
 VERSION = "1.0"
@@ -65,10 +64,9 @@ class V1Controller:
     def openapi_json(self) -> None:
         pecan.abort(405)
 
-    @openapi_json.when(method="GET")
-    def openapi_get(self) -> str:
-        pecan.response.content_type = "application/json"
-        return json.dumps(openapi.document())
+    @openapi_json.when(method="GET", template="json")
+    def openapi_get(self) -> dict[str, Any]:
+        return openapi.document()
 
     @pecan.expose()
     def _route(self, args: list[str], request: Any) -> Any:
