@@ -21,6 +21,11 @@ fake_compute_opts = [
                        help="Address vmstate-fake-compute listens on."),
     cfg.PortOpt("port", default=8774,
                 help="Port vmstate-fake-compute listens on."),
+    cfg.FloatOpt("step_seconds", default=1.0, min=0.0,
+                 help="How long the fake driver spends on each step of a "
+                      "task (each task_state it walks through)."),
+    cfg.IntOpt("threads", default=64, min=4,
+               help="Worker threads of the fake compute API's server."),
 ]
 
 

@@ -36,14 +36,14 @@ from oslo_log import log as logging
 from oslo_middleware import base
 import webob
 
-from vmstate.api import faults
-from vmstate.api.middleware import routes
-from vmstate.api.middleware import sources
 from vmstate import conf as vm_conf
 from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
+from vmstate.api import faults
+from vmstate.api.middleware import routes
+from vmstate.api.middleware import sources
 
 LOG = logging.getLogger(__name__)
 

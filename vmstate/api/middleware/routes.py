@@ -172,7 +172,8 @@ class RouteTable:
             return None
         tail = parts[i + 2:]
         for route in candidates:
-            if all(want in (ANY, got) for want, got in zip(route.tail, tail)):
+            if all(want in (ANY, got)
+                   for want, got in zip(route.tail, tail, strict=True)):
                 return Match(parts[i + 1], route)
         return None
 

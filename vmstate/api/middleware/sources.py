@@ -28,9 +28,9 @@ from oslo_db import exception as db_exc
 from stevedore import driver
 
 from vmstate import context as vm_context
+from vmstate import exception
 from vmstate.db import api as db_api
 from vmstate.db import nova as nova_db
-from vmstate import exception
 
 NAMESPACE = "vmstate.state_source"
 

@@ -1,0 +1,52 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``vmstate-fake-compute``: a Nova-compatible compute API behind the guard.
+
+Assembles the paste pipeline shipped in the package (``api-paste.ini``,
+also in ``etc/vmstate/``): request ids, fault bodies, the size limit, the
+vmstate compute guard and the fake compute API, on ``[fake_compute]
+host``:``port``. It shares vmstate's store (``[database]``), so a
+``vmstate-api`` on the same configuration shows the same instances.
+"""
+
+from importlib import resources
+import sys
+
+from paste import deploy
+
+from vmstate import conf
+from vmstate.conf import CONF
+from vmstate.db import migration
+from vmstate.wsgi import server
+
+NAME = "vmstate-fake-compute"
+
+
+def load_app(name: str = "osapi_compute") -> object:
+    """The compute pipeline from the packaged ``api-paste.ini``."""
+    ini = resources.files("vmstate.fake").joinpath("api-paste.ini")
+    with resources.as_file(ini) as path:
+        return deploy.loadapp("config:%s" % path, name=name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    conf.parse_args(sys.argv[1:] if argv is None else argv)
+    migration.ensure_schema()
+    httpd = server.make_server(
+        load_app(), CONF.fake_compute.host, CONF.fake_compute.port,
+        CONF.fake_compute.threads, 5, NAME)
+    return server.serve(httpd, NAME)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,351 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The fake compute API: enough of Nova's v2.1 for real clients.
+
+Version documents, servers (create, list, detail, show, delete) and the
+action endpoint for every action Nova guards, answering with Nova's codes,
+``status`` and ``OS-EXT-STS`` fields. A server is a vmstate instance:
+creating one registers it and hands its build to the fake driver; every
+action begins through :func:`vmstate.lifecycle.begin`, so the store
+refuses what the guard in front would refuse, even without the guard.
+Identity: ``X-Project-Id``/``X-User-Id``/``X-Roles``, or a project id in
+the path, or the admin of project ``admin``.
+"""
+
+import json
+import re
+import secrets
+import threading
+from typing import Any
+
+from oslo_utils import uuidutils
+import webob
+import webob.dec
+
+from vmstate import context as vm_context
+from vmstate import exception
+from vmstate import lifecycle
+from vmstate import states
+from vmstate.api import faults
+from vmstate.api import views
+from vmstate.api.middleware import routes
+from vmstate.conf import CONF
+from vmstate.db import api as db_api
+from vmstate.fake import driver as fake_driver
+from vmstate.fake import status as nova_status
+
+API_VERSION = "2.1"
+# Nova's success codes where they are not 202.
+SUCCESS_CODES = {"confirm_resize": 204, "rescue": 200, "evacuate": 200}
+# Server action keys that are accepted but guard nothing here.
+UNGUARDED_KEYS = frozenset({"lock", "unlock", "os-getConsoleOutput",
+                            "addSecurityGroup", "removeSecurityGroup",
+                            "addFixedIp", "removeFixedIp",
+                            "os-getVNCConsole", "os-getSPICEConsole",
+                            "os-getSerialConsole", "os-getRDPConsole",
+                            "createConsole", "injectNetworkInfo",
+                            "resetNetwork"})
+LIVE_VM_STATES = [v for v in states.VM_STATES if v != states.DELETED]
+NAME_MAX = 255
+
+
+def _version(href: str) -> dict[str, Any]:
+    return {"id": "v2.1", "status": "CURRENT", "version": API_VERSION,
+            "min_version": "2.1", "updated": "2013-07-23T11:33:21Z",
+            "links": [{"rel": "self", "href": href}],
+            "media-types": [{"base": "application/json",
+                             "type": "application/vnd.openstack.compute"
+                                     "+json;version=2.1"}]}
+
+
+class Versions:
+    """``GET /``: the version list (paste maps it at the root)."""
+
+    @classmethod
+    def factory(cls, global_conf: dict[str, Any], **local: Any) -> Any:
+        return cls()
+
+    @webob.dec.wsgify
+    def __call__(self, req: webob.Request) -> webob.Response:
+        if req.path_info not in ("", "/"):
+            return faults.fault_response(404, {"itemNotFound": {
+                "code": 404, "message": "The resource could not be found."}})
+        if req.method != "GET":
+            return faults.fault_response(405, {"badMethod": {
+                "code": 405, "message": "Method not allowed"}},
+                [("Allow", "GET")])
+        v20 = dict(_version(req.host_url + "/v2/"), id="v2.0",
+                   status="SUPPORTED", version="", min_version="")
+        return _json(200, {"versions": [
+            v20, _version(req.host_url + "/v2.1/")]})
+
+
+class ComputeAPI:
+    """The servers API below ``/v2.1`` (or ``/v2``)."""
+
+    ROUTES = (
+        ("GET", re.compile(r"^/?$"), "version"),
+        ("GET", re.compile(r"^/servers/?$"), "index"),
+        ("GET", re.compile(r"^/servers/detail/?$"), "detail"),
+        ("POST", re.compile(r"^/servers/?$"), "create"),
+        ("GET", re.compile(r"^/servers/(?P<id>[^/]+)/?$"), "show"),
+        ("DELETE", re.compile(r"^/servers/(?P<id>[^/]+)/?$"), "delete"),
+        ("POST", re.compile(r"^/servers/(?P<id>[^/]+)/action/?$"),
+         "action"),
+    )
+
+    def __init__(self, driver: fake_driver.FakeDriver | None = None) -> None:
+        self.driver = driver or fake_driver.FakeDriver(
+            CONF.fake_compute.step_seconds)
+        # What Nova keeps beside the state; a fake keeps it in memory.
+        self._servers: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def factory(cls, global_conf: dict[str, Any], **local: Any) -> Any:
+        return cls()
+
+    # -- dispatch ------------------------------------------------------------
+
+    @webob.dec.wsgify
+    def __call__(self, req: webob.Request) -> webob.Response:
+        path, project = _split_project(req.path_info)
+        allowed = []
+        for method, pattern, name in self.ROUTES:
+            found = pattern.match(path)
+            if found is None:
+                continue
+            allowed.append(method)
+            if method != req.method:
+                continue
+            try:
+                context = _context(req, project)
+                response = getattr(self, name)(req, context,
+                                               **found.groupdict())
+            except exception.VMStateError as err:
+                return faults.from_exception(err)
+            response.headers["OpenStack-API-Version"] = (
+                "compute " + API_VERSION)
+            response.headers["X-OpenStack-Nova-API-Version"] = API_VERSION
+            return response
+        if allowed:
+            return faults.fault_response(405, {"badMethod": {
+                "code": 405, "message": "Method not allowed"}},
+                [("Allow", ", ".join(sorted(set(allowed))))])
+        return faults.fault_response(404, {"itemNotFound": {
+            "code": 404, "message": "The resource could not be found."}})
+
+    # -- handlers ------------------------------------------------------------
+
+    def version(self, req: webob.Request, context: Any) -> webob.Response:
+        return _json(200, {"version": _version(req.application_url + "/")})
+
+    def index(self, req: webob.Request, context: Any) -> webob.Response:
+        return _json(200, {"servers": [
+            {"id": row["uuid"], "name": self._meta(row)["name"],
+             "links": self._links(req, row["uuid"])}
+            for row in self._list(context)]})
+
+    def detail(self, req: webob.Request, context: Any) -> webob.Response:
+        return _json(200, {"servers": [self._view(req, row)
+                                       for row in self._list(context)]})
+
+    def show(self, req: webob.Request, context: Any,
+             id: str) -> webob.Response:
+        return _json(200, {"server": self._view(req, self._get(context,
+                                                               id))})
+
+    def create(self, req: webob.Request, context: Any) -> webob.Response:
+        server = _body(req).get("server")
+        if not isinstance(server, dict):
+            raise exception.Invalid("Invalid input for field/attribute "
+                                    "server")
+        name = server.get("name")
+        if not isinstance(name, str) or not name.strip() \
+                or len(name) > NAME_MAX:
+            raise exception.Invalid("Invalid input for field/attribute "
+                                    "name")
+        flavor = server.get("flavorRef")
+        if not isinstance(flavor, (str, int)) or flavor == "":
+            raise exception.Invalid("Invalid input for field/attribute "
+                                    "flavorRef")
+        image = server.get("imageRef", "")
+        uuid = uuidutils.generate_uuid()
+        with self._lock:
+            self._servers[uuid] = {
+                "name": name, "flavor": str(flavor), "image": str(image),
+                "metadata": dict(server.get("metadata") or {}),
+                "admin_pass": secrets.token_urlsafe(12)}
+        row = db_api.instance_create(context, {"uuid": uuid})
+        self.driver.build(context, row["uuid"])
+        body = {"server": {
+            "id": uuid, "links": self._links(req, uuid),
+            "OS-DCF:diskConfig": "MANUAL",
+            "security_groups": [{"name": "default"}],
+            "adminPass": self._servers[uuid]["admin_pass"]}}
+        response = _json(202, body)
+        response.location = self._links(req, uuid)[0]["href"]
+        return response
+
+    def delete(self, req: webob.Request, context: Any,
+               id: str) -> webob.Response:
+        self._get(context, id)
+        self.driver.run(lifecycle.begin(context, id, "delete"))
+        return webob.Response(status=204)
+
+    def action(self, req: webob.Request, context: Any,
+               id: str) -> webob.Response:
+        raw = req.body
+        action = routes.server_action(raw)
+        body = _body(req)
+        if len(body) != 1:
+            raise routes.MalformedBody("too many body keys")
+        key = next(iter(body))
+        self._get(context, id)
+        if action is None:
+            return self._other_action(context, id, key, body[key])
+        task = lifecycle.begin(context, id, action)
+        self.driver.run(task)
+        code = SUCCESS_CODES.get(action, 202)
+        if action == "rescue":
+            return _json(code, {"adminPass": secrets.token_urlsafe(12)})
+        if code == 204:
+            return webob.Response(status=204)
+        return webob.Response(status=code)
+
+    def _other_action(self, context: Any, uuid: str, key: str,
+                      value: Any) -> webob.Response:
+        if key == "reboot":
+            raise exception.Invalid("Invalid input for field/attribute "
+                                    "reboot: type must be SOFT or HARD")
+        if key == "os-resetState":
+            if not context.is_admin:
+                raise exception.Forbidden("Policy doesn't allow "
+                                          "os_compute_api:os-admin-actions:"
+                                          "reset_state to be performed.")
+            target = (value or {}).get("state") if isinstance(value, dict) \
+                else None
+            if target not in (states.ACTIVE, states.ERROR):
+                raise exception.Invalid("Invalid input for field/attribute "
+                                        "state")
+            db_api.transition(context, uuid,
+                              {"vm_state": target, "task_state": None},
+                              action="reset_state",
+                              reason="os-resetState")
+            return webob.Response(status=202)
+        if key in UNGUARDED_KEYS:
+            return webob.Response(status=202)
+        raise exception.Invalid("There is no such action: %s" % key)
+
+    # -- helpers -------------------------------------------------------------
+
+    def _list(self, context: Any) -> list[dict[str, Any]]:
+        return db_api.instance_list(context,
+                                    filters={"vm_state": LIVE_VM_STATES})
+
+    def _get(self, context: Any, uuid: str) -> dict[str, Any]:
+        if not uuidutils.is_uuid_like(uuid):
+            raise exception.InstanceNotFound(uuid)
+        row = db_api.instance_get(context, uuid)
+        if row["vm_state"] == states.DELETED:
+            raise exception.InstanceNotFound(uuid)
+        return row
+
+    def _meta(self, row: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            return self._servers.get(row["uuid"]) or {
+                "name": row["uuid"], "flavor": "", "image": "",
+                "metadata": {}}
+
+    @staticmethod
+    def _links(req: webob.Request, uuid: str) -> list[dict[str, str]]:
+        base = req.application_url
+        return [{"rel": "self", "href": "%s/servers/%s" % (base, uuid)},
+                {"rel": "bookmark", "href": "%s/servers/%s" % (
+                    req.host_url, uuid)}]
+
+    def _view(self, req: webob.Request, row: dict[str, Any]
+              ) -> dict[str, Any]:
+        meta = self._meta(row)
+        return {
+            "id": row["uuid"],
+            "name": meta["name"],
+            "status": nova_status.status(row["vm_state"],
+                                         row["task_state"]),
+            "tenant_id": row["project_id"],
+            "user_id": row["user_id"],
+            "metadata": meta["metadata"],
+            "hostId": "",
+            "image": {"id": meta["image"]} if meta["image"] else "",
+            "flavor": {"id": meta["flavor"]},
+            "created": _nova_time(row["created_at"]),
+            "updated": _nova_time(row["updated_at"] or row["created_at"]),
+            "addresses": {},
+            "accessIPv4": "",
+            "accessIPv6": "",
+            "links": self._links(req, row["uuid"]),
+            "progress": 0,
+            "OS-DCF:diskConfig": "MANUAL",
+            "OS-EXT-AZ:availability_zone": "nova",
+            "OS-EXT-STS:vm_state": row["vm_state"],
+            "OS-EXT-STS:task_state": row["task_state"],
+            "OS-EXT-STS:power_state": row["power_state"],
+            "config_drive": "",
+            "key_name": None,
+            "security_groups": [{"name": "default"}],
+            "os-extended-volumes:volumes_attached": [],
+        }
+
+
+def _split_project(path: str) -> tuple[str, str | None]:
+    """``/{project_id}/servers/...`` -> (``/servers/...``, project_id)."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] and parts[1] != "servers" \
+            and parts[2] == "servers":
+        return "/" + "/".join(parts[2:]), parts[1]
+    return path, None
+
+
+def _context(req: webob.Request, project: str | None
+             ) -> vm_context.RequestContext:
+    ctx = vm_context.RequestContext.from_environ(req.environ)
+    if project and not ctx.project_id:
+        ctx.project_id = project
+    if not ctx.project_id and not ctx.user_id and not ctx.roles:
+        ctx.project_id, ctx.user_id, ctx.roles = "admin", "admin", ["admin"]
+    ctx.roles = [r.strip().lower() for r in ctx.roles if r.strip()]
+    ctx.is_admin = "admin" in ctx.roles
+    return ctx
+
+
+def _body(req: webob.Request) -> dict[str, Any]:
+    try:
+        body = json.loads(req.body)
+    except ValueError:
+        raise routes.MalformedBody("cannot understand JSON") from None
+    if not isinstance(body, dict):
+        raise routes.MalformedBody("cannot understand JSON")
+    return body
+
+
+def _json(code: int, body: Any) -> webob.Response:
+    response = webob.Response(status=code, content_type="application/json",
+                              charset="utf-8")
+    response.text = json.dumps(body)
+    return response
+
+
+def _nova_time(value: Any) -> str | None:
+    # Nova's servers show times to the second: 2026-11-21T05:39:17Z.
+    text = views.timestamp(value)
+    return None if text is None else text[:19] + "Z"
