@@ -218,9 +218,9 @@ def measure(url, cycles, repeat):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cycles", type=int, default=300,
-                        help="begin+finish cycles per batch (default 300)")
-    parser.add_argument("--repeat", type=int, default=5,
+    parser.add_argument("--cycles", type=int, default=200,
+                        help="begin+finish cycles per batch (default 200)")
+    parser.add_argument("--repeat", type=int, default=3,
                         help="batches per pattern; the best counts")
     parser.add_argument("--postgresql", default=ADMIN_PG,
                         help="an account that may create databases")
