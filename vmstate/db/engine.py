@@ -76,7 +76,10 @@ def _prepare() -> None:
     # its own), the configured URL is no longer consulted.
     if not main.is_started:
         from vmstate.conf import CONF
-        prepare_sqlite_path(CONF.database.connection)
+        # The URL the facade will use: [database] connection, unless
+        # configure() set one (oslo.db resolves the two this way).
+        url = main._factory._url_args_for_conf(CONF).get("connection")
+        prepare_sqlite_path(url)
 
 
 def writer(context):

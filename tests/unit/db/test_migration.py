@@ -90,8 +90,8 @@ class TestEnsureSchema(tests_base.TestCase):
 
     def test_processes_starting_together(self):
         tmp = self.useFixture(fixtures.TempDir()).path
+        # The directory does not exist yet either.
         url = "sqlite:///" + os.path.join(tmp, "new", "vmstate.sqlite")
-        os.mkdir(os.path.join(tmp, "new"))
         start = str(time.time() + 2.0)
         procs = [subprocess.Popen([sys.executable, "-c", _ENSURE, url,
                                    start], stdout=subprocess.PIPE,
