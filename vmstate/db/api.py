@@ -207,9 +207,6 @@ def instance_create(context: Any, values: Mapping[str, Any]
         raise exception.Invalid("Unknown field(s): %s" % ", ".join(unknown))
     uuid = values.get("uuid") or uuidutils.generate_uuid()
     project_id = values.get("project_id", context.project_id)
-    if not context.is_admin and project_id != context.project_id:
-        raise exception.Forbidden(
-            "Only an admin may create an instance in another project")
     vm_state = values.get("vm_state", states.BUILDING)
     task_state = values.get("task_state", states.SCHEDULING)
     power_state = values.get("power_state", states.NOSTATE)
