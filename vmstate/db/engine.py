@@ -24,6 +24,8 @@ used. Two things are added to what oslo.db does:
 """
 
 import os
+import sqlite3
+import time
 
 from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy as sa
@@ -35,6 +37,10 @@ from sqlalchemy.engine import make_url
 # oslo.db's retry decorator (see vmstate.db.api).
 SQLITE_BUSY_TIMEOUT_MS = 30000
 
+# A new database being switched to write-ahead logging by another process
+# is locked for a moment; these attempts wait about five seconds in all.
+_WAL_ATTEMPTS = 14
+
 main = enginefacade.transaction_context()
 
 
@@ -42,12 +48,32 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA busy_timeout = %d" % SQLITE_BUSY_TIMEOUT_MS)
-        # Readers do not block the writer and the writer does not block
-        # readers. In-memory databases answer "memory" and stay as they
-        # are. The mode is persistent, so this is cheap after the first.
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _write_ahead_log(cursor)
     finally:
         cursor.close()
+
+
+def _write_ahead_log(cursor) -> None:
+    """Switch the database to write-ahead logging, once for all.
+
+    Readers then do not block the writer nor the writer readers. The mode
+    is stored in the file, so only the first connection to a new database
+    switches; in-memory databases answer "memory" and stay as they are.
+    Switching needs the file to itself for a moment and SQLite does not
+    wait for that: when another process is creating the same database at
+    once, try again shortly (it will usually have switched it already).
+    """
+    for attempt in range(_WAL_ATTEMPTS):
+        try:
+            mode = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode in ("wal", "memory"):
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or attempt + 1 == _WAL_ATTEMPTS:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 def _on_engine_create(engine: sa.engine.Engine) -> None:
