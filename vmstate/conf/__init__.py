@@ -10,7 +10,12 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""vmstate's oslo.config options, registered on the global CONF.
+"""vmstate's oslo.config options, on vmstate's own configuration object.
+
+Not oslo.config's global ``cfg.CONF``: vmstate also runs inside other
+services (the guard decorator in a compute API, the guard filter in Nova's
+paste pipeline), and there ``cfg.CONF`` is the host's, with the host's
+``[database]``. vmstate reads its own files into its own object.
 
 Each module here holds one group; :mod:`vmstate.conf.opts` lists them for
 the sample-config generator.
@@ -26,7 +31,7 @@ from vmstate.conf import guard
 from vmstate.conf import matrix
 from vmstate.conf import paths
 
-CONF = cfg.CONF
+CONF = cfg.ConfigOpts()
 
 paths.register_opts(CONF)
 database.register_opts(CONF)
@@ -36,19 +41,21 @@ fake_compute.register_opts(CONF)
 guard.register_opts(CONF)
 
 
-def parse_args(argv: list[str], default_config_files: list[str] | None = None
-               ) -> None:
+def parse_args(argv: list[str], default_config_files: list[str] | None = None,
+               setup_logging: bool = True) -> None:
     """Parse the command line and config files into CONF, set up logging.
 
     Every vmstate program starts with this, so they all read the same files
     (``--config-file``, default ``/etc/vmstate/vmstate.conf`` when present)
-    and log the same way.
+    and log the same way. Inside another service (the guard filter) the
+    host owns logging: ``setup_logging=False`` leaves it alone.
     """
     global _parsed
     log.register_options(CONF)
     CONF(argv, project="vmstate",
          default_config_files=default_config_files)
-    log.setup(CONF, "vmstate")
+    if setup_logging:
+        log.setup(CONF, "vmstate")
     _parsed = True
 
 

@@ -97,15 +97,27 @@ def prepare_sqlite_path(url: str | None) -> None:
         os.makedirs(directory, exist_ok=True)
 
 
+# The [database] options that shape oslo.db's facade.
+FACADE_OPTIONS = (
+    "connection", "slave_connection", "sqlite_synchronous",
+    "connection_debug", "connection_trace", "connection_parameters",
+    "connection_recycle_time", "max_pool_size", "max_overflow",
+    "pool_timeout", "max_retries", "retry_interval", "mysql_sql_mode",
+    "mysql_wsrep_sync_wait", "synchronous_reader",
+)
+
+
 def _prepare() -> None:
     # Only before the facade starts: once it runs (or a test patched in
-    # its own), the configured URL is no longer consulted.
+    # its own), the configuration is no longer consulted.
     if not main.is_started:
         from vmstate.conf import CONF
-        # The URL the facade will use: [database] connection, unless
-        # configure() set one (oslo.db resolves the two this way).
-        url = main._factory._url_args_for_conf(CONF).get("connection")
-        prepare_sqlite_path(url)
+        # vmstate's own [database], given explicitly: left to itself the
+        # facade would read oslo.config's global CONF, which inside
+        # another service (the guard in Nova) is that service's database.
+        main.configure(**{name: CONF.database[name]
+                          for name in FACADE_OPTIONS})
+        prepare_sqlite_path(CONF.database.connection)
 
 
 def writer(context):

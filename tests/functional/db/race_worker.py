@@ -20,6 +20,7 @@ engine and connections, as a second vmstate-api worker would be.
 from vmstate import context
 from vmstate import exception
 from vmstate import lifecycle
+from vmstate.conf import CONF
 from vmstate.db import engine as db_engine
 
 ACTIONS = ("reboot", "stop", "pause", "suspend", "rebuild", "rescue",
@@ -32,7 +33,8 @@ def race(url, uuid, worker, rounds, barrier, results):
     Puts ``(round, worker, outcome)`` on ``results``; outcome is "won",
     the loser's exception class name, or "error: ..." for anything else.
     """
-    db_engine.main.configure(connection=url)
+    # vmstate's own configuration is where the facade takes its URL.
+    CONF.set_override("connection", url, group="database")
     ctx = context.get_admin_context()
     action = ACTIONS[worker % len(ACTIONS)]
     for number in range(rounds):

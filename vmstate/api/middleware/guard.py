@@ -69,7 +69,9 @@ class ComputeGuard(base.ConfigurableMiddleware):
             oslo_conf = vm_conf.CONF
             config_file = local.pop("config_file", None)
             if config_file and not vm_conf.is_parsed():
-                vm_conf.parse_args(["--config-file", config_file])
+                # The host service owns logging.
+                vm_conf.parse_args(["--config-file", config_file],
+                                   setup_logging=False)
         super().__init__(application, oslo_conf)
         self.conf = {k: v for k, v in local.items()
                      if k in ("state_source", "reserve", "soft_delete")}
