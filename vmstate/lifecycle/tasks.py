@@ -169,6 +169,12 @@ class Task:
         # Where a task-less action started: its finish expects it still.
         self._origin = {"vm_state": instance["vm_state"],
                         "task_state": instance["task_state"]}
+        # The state begin found, from the history row it wrote: what
+        # release() puts back.
+        event = instance.get("event") or {}
+        self._before: dict[str, Any] | None = (
+            dict(event["from"]) if event.get("version") ==
+            instance["version"] and event.get("from") else None)
 
     def __repr__(self) -> str:
         return "<Task %s on %s task_id=%s task_state=%s>" % (
@@ -239,6 +245,44 @@ class Task:
         if target is not None:
             values["vm_state"] = target
         return self._end(values, reason="%s: %s" % (kind, message))
+
+    def release(self, reason: str | None = None) -> dict[str, Any]:
+        """Give back a task that was begun but will not be carried out.
+
+        For reservations: the compute guard begins the action before the
+        compute service runs, and releases it when the service refuses the
+        request. The instance returns to the vm_state and task_state
+        ``begin`` found, with the same compare-and-swap as every step, so
+        a newer decision (a delete that came meanwhile) is never undone.
+
+        :raises Invalid: the task was not begun by :func:`begin` here.
+        :raises TaskAborted: someone else changed the instance meanwhile;
+            nothing was written.
+        """
+        if self._before is None:
+            raise exception.Invalid(
+                "only a task begun by this process can be released")
+        if self.task_id is None:
+            # A task-less action changed no state: nothing to give back.
+            self.ended = True
+            return self.instance
+        values = {"vm_state": self._before["vm_state"],
+                  "task_state": self._before["task_state"]}
+        try:
+            instance = db_api.transition(
+                self.context, self.uuid, values,
+                expected={"task_id": self.task_id,
+                          "task_state": self.task_state},
+                action=self.action, reason=reason or "released")
+        except exception.StateConflict as err:
+            self.ended = True
+            if isinstance(err, exception.TaskAborted):
+                raise
+            raise exception.TaskAborted(self.uuid, self.action,
+                                        err.expected, err.actual) from None
+        self.ended = True
+        self._update(instance)
+        return instance
 
     # -- internals ---------------------------------------------------------
 
