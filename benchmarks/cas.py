@@ -44,14 +44,10 @@ taken in turns so that a slow moment of the machine hits both alike.
 """
 
 import argparse
-import contextlib
-import os
-import shutil
 import sys
-import tempfile
 import time
-import uuid as uuidlib
 
+import databases
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
@@ -62,7 +58,6 @@ from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
 from vmstate.db import api
 from vmstate.db import engine as db_engine
-from vmstate.db import migration
 from vmstate.db import models
 
 MAX_STATEMENTS = 2
@@ -153,39 +148,9 @@ def nova_cycle(ctx, uuid, matrix):
 
 # -- running -----------------------------------------------------------------
 
-@contextlib.contextmanager
-def sqlite_database():
-    directory = tempfile.mkdtemp(prefix="vmstate-bench-")
-    try:
-        yield "sqlite:///" + os.path.join(directory, "bench.sqlite")
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def postgresql_database(admin_url):
-    name = "vmstate_bench_%s" % uuidlib.uuid4().hex[:8]
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.exec_driver_sql("CREATE DATABASE %s" % name)
-    try:
-        yield admin.url.set(database=name).render_as_string(
-            hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.exec_driver_sql("DROP DATABASE IF EXISTS %s WITH (FORCE)"
-                                 % name)
-        admin.dispose()
-
-
 def measure(url, cycles, repeat):
     """{pattern: (transitions per second, data stmts, control stmts)}."""
-    facade = db_engine.main.make_new_manager()
-    facade.configure(connection=url)
-    reset = db_engine.main.patch_factory(facade)
-    try:
-        engine = facade.writer.get_engine()
-        migration.upgrade(engine=engine)
+    with databases.vmstate_on(url) as engine:
         counter = Counter(engine)
         ctx = context.get_admin_context()
         matrix = matrix_mod.load(["nova"])
@@ -211,9 +176,6 @@ def measure(url, cycles, repeat):
                        counts[name][0] / transitions,
                        counts[name][1] / transitions)
                 for name in patterns}
-    finally:
-        reset()
-        facade.dispose_pool()
 
 
 def main(argv=None):
@@ -226,8 +188,9 @@ def main(argv=None):
                         help="an account that may create databases")
     args = parser.parse_args(argv)
 
-    backends = [("SQLite", sqlite_database()),
-                ("PostgreSQL", postgresql_database(args.postgresql))]
+    backends = [("SQLite", databases.sqlite_database()),
+                ("PostgreSQL",
+                 databases.postgresql_database(args.postgresql))]
     all_met = True
     print("%-11s %-14s %12s %16s %14s" % (
         "backend", "pattern", "transitions/s", "statements/trans",
