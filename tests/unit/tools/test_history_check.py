@@ -1,0 +1,118 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The history checker's audit finds what it claims to find."""
+
+import copy
+import io
+
+from tests import base
+from tools import history_check as hc
+from vmstate import matrix as matrix_mod
+
+UUID = "6a3e0c7e-7f1b-4d0a-9a55-2f0e6f1f6c11"
+
+
+def snap(vm_state, task_state=None, power_state=1):
+    return {"vm_state": vm_state, "task_state": task_state,
+            "power_state": power_state}
+
+
+def event(version, action, before, after):
+    return {"version": version, "action": action, "from": before,
+            "to": after, "created_at": "x", "request_id": "req-x"}
+
+
+GOOD = [
+    event(1, "create", snap(None, None, None), snap("active")),
+    event(2, "stop", snap("active"), snap("active", "powering-off")),
+    event(3, "update", snap("active", "powering-off"),
+          snap("stopped", None, 4)),
+]
+ROW = {"uuid": UUID, "vm_state": "stopped", "task_state": None,
+       "power_state": 4, "version": 3}
+
+
+class TestAudit(base.TestCase):
+
+    def audit(self, events, row=ROW, acknowledged=((2, "stop"),
+                                                   (3, "update"))):
+        ledger = hc.Ledger()
+        for version, kind in acknowledged:
+            ledger.acknowledged[(UUID, version)] = kind
+        hc._audit_one(UUID, row, events, matrix_mod.load(["nova"]), ledger)
+        return ledger.violations
+
+    def test_a_good_history_has_no_violation(self):
+        self.assertEqual([], self.audit(GOOD))
+
+    def test_gap_in_versions(self):
+        events = copy.deepcopy(GOOD)
+        events[2]["version"] = 4
+        found = self.audit(events, row=dict(ROW, version=4),
+                           acknowledged=((2, "stop"), (4, "update")))
+        self.assertTrue(any("consecutive" in v for v in found), found)
+
+    def test_broken_chain(self):
+        events = copy.deepcopy(GOOD)
+        events[2]["from"] = snap("active", None)
+        found = self.audit(events)
+        self.assertTrue(any("starts from" in v for v in found), found)
+
+    def test_action_the_matrix_refuses(self):
+        events = copy.deepcopy(GOOD)
+        events[1] = event(2, "start", snap("active"),
+                          snap("active", "powering-on"))
+        events[2]["from"] = snap("active", "powering-on")
+        found = self.audit(events, acknowledged=((2, "start"),
+                                                 (3, "update")))
+        self.assertTrue(any("does not allow" in v for v in found), found)
+
+    def test_action_that_did_not_set_its_task(self):
+        events = copy.deepcopy(GOOD)
+        events[1]["to"] = snap("active", "rebooting")
+        events[2]["from"] = snap("active", "rebooting")
+        found = self.audit(events)
+        self.assertTrue(any("set task_state" in v for v in found), found)
+
+    def test_row_disagrees_with_history(self):
+        found = self.audit(GOOD, row=dict(ROW, vm_state="active"))
+        self.assertTrue(any("disagrees" in v for v in found), found)
+        found = self.audit(GOOD, row=dict(ROW, version=4))
+        self.assertTrue(any("history ends" in v for v in found), found)
+
+    def test_lost_and_phantom_changes(self):
+        found = self.audit(GOOD, acknowledged=((2, "stop"), (3, "update"),
+                                               (4, "reboot")))
+        self.assertTrue(any("not in the history" in v for v in found),
+                        found)
+        found = self.audit(GOOD, acknowledged=((2, "stop"),))
+        self.assertTrue(any("no client was told" in v for v in found),
+                        found)
+
+    def test_ledger_flags_5xx_and_double_acknowledgement(self):
+        ledger = hc.Ledger()
+        ledger.record("reboot", 500, UUID, {"computeFault": {}})
+        body = {"instance": {"version": 2}}
+        ledger.record("stop", 202, UUID, body)
+        ledger.record("update", 200, UUID, body)
+        self.assertEqual(2, len(ledger.violations))
+
+    def test_report(self):
+        ledger = hc.Ledger()
+        ledger.record("stop", 202, UUID, {"instance": {"version": 2}})
+        ledger.record("stop", 409, UUID, None)
+        out = io.StringIO()
+        hc.report(ledger, 3, out)
+        self.assertIn("operations: 2", out.getvalue())
+        self.assertIn("1 x 202, 1 x 409", out.getvalue())
+        self.assertIn("violations: 0", out.getvalue())

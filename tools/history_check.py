@@ -1,0 +1,292 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""History checker: hammer a running vmstate-api, then audit every history.
+
+M concurrent clients issue random actions, progress reports (PATCH with
+expected values, as a compute worker would) and deletes against the
+instances of one vmstate-api. Afterwards every instance's history must be
+a chain:
+
+* versions are consecutive from 1, and each step's ``from`` equals the
+  previous step's ``to``;
+* each action that started was allowed by the matrix in the state it
+  started from, and set the action's task_state;
+* the last step agrees with the instance's row (state and version);
+* every change a client was told succeeded (202/200, with the version it
+  produced) is in the history exactly once, and the history holds no
+  change no client was told about: nothing lost, nothing applied twice.
+
+Usage::
+
+    python -m tools.history_check --url http://127.0.0.1:9797 \\
+        --clients 8 --operations 400 --instances 6
+
+It prints the operations done and the violations found, and exits 1 when
+there is any violation (or any 5xx answer).
+"""
+
+import argparse
+import collections
+import http.client
+import json
+import random
+import sys
+import threading
+from typing import Any
+from urllib import parse
+
+from vmstate import matrix as matrix_mod
+
+PROGRESS = "progress"
+DELETE = "delete"
+
+
+class Client:
+    """One keep-alive HTTP connection to the API."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None):
+        parsed = parse.urlparse(url)
+        self.host, self.port = parsed.hostname, parsed.port or 80
+        self.headers = {"Content-Type": "application/json"}
+        self.headers.update(headers or {})
+        self.conn: http.client.HTTPConnection | None = None
+
+    def request(self, method: str, path: str, body: Any = None
+                ) -> tuple[int, Any]:
+        data = None if body is None else json.dumps(body)
+        for attempt in (1, 2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port,
+                                                       timeout=60)
+            try:
+                self.conn.request(method, path, data, self.headers)
+                res = self.conn.getresponse()
+                raw = res.read()
+            except (ConnectionError, http.client.HTTPException):
+                # A dropped keep-alive connection; an unsafe request is
+                # never sent twice.
+                self.conn.close()
+                self.conn = None
+                if attempt == 2 or method not in ("GET",):
+                    raise
+                continue
+            return res.status, json.loads(raw) if raw else None
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
+
+
+class Ledger:
+    """What the clients did and what the API told them."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts: collections.Counter[tuple[str, int]] = (
+            collections.Counter())
+        # (uuid, version) -> the operation that was told it made it.
+        self.acknowledged: dict[tuple[str, int], str] = {}
+        self.violations: list[str] = []
+
+    def record(self, kind: str, status: int, uuid: str,
+               body: Any) -> None:
+        with self.lock:
+            self.counts[(kind, status)] += 1
+            if status >= 500:
+                self.violations.append("%s on %s answered %d: %s" % (
+                    kind, uuid, status, body))
+            if status in (200, 202) and isinstance(body, dict):
+                version = body["instance"]["version"]
+                key = (uuid, version)
+                if key in self.acknowledged:
+                    self.violations.append(
+                        "version %d of %s acknowledged twice (%s, %s)" % (
+                            version, uuid, self.acknowledged[key], kind))
+                self.acknowledged[key] = kind
+
+
+def _operate(url: str, headers: dict[str, str], uuids: list[str],
+             operations: int, seed: int, actions: list[str],
+             completes: dict[str, str], ledger: Ledger) -> None:
+    rng = random.Random(seed)
+    client = Client(url, headers)
+    try:
+        for _ in range(operations):
+            uuid = rng.choice(uuids)
+            kind = rng.choices([PROGRESS, "action", DELETE],
+                               weights=[5, 5, 0.3])[0]
+            if kind == PROGRESS:
+                status, body = client.request(
+                    "GET", "/v1/instances/%s" % uuid)
+                if status != 200:
+                    ledger.record("show", status, uuid, None)
+                    continue
+                seen = body["instance"]
+                if seen["task_state"] is None:
+                    values: dict[str, Any] = {"power_state": rng.choice(
+                        [0, 1, 3, 4])}
+                else:
+                    # The worker ends its task where the action completes
+                    # (or, one time in five, fails it into error).
+                    values = {"task_state": None, "vm_state": (
+                        "error" if rng.random() < 0.2 else
+                        completes.get(seen["task_state"])
+                        or seen["vm_state"])}
+                status, body = client.request(
+                    "PATCH", "/v1/instances/%s" % uuid,
+                    {"instance": values,
+                     "expected": {"version": seen["version"],
+                                  "task_state": seen["task_state"]}})
+                ledger.record("update", status, uuid, body)
+            else:
+                action = DELETE if kind == DELETE else rng.choice(actions)
+                status, body = client.request(
+                    "POST", "/v1/instances/%s/actions" % uuid,
+                    {"action": action})
+                ledger.record(action, status, uuid, body)
+    finally:
+        client.close()
+
+
+def audit(url: str, headers: dict[str, str], uuids: list[str],
+          matrix: matrix_mod.Matrix, ledger: Ledger) -> int:
+    """Check every history; returns the number of events read."""
+    client = Client(url, headers)
+    events_read = 0
+    try:
+        for uuid in uuids:
+            _, shown = client.request("GET", "/v1/instances/%s" % uuid)
+            _, body = client.request("GET",
+                                     "/v1/instances/%s/events" % uuid)
+            events = body["events"]
+            events_read += len(events)
+            _audit_one(uuid, shown["instance"], events, matrix, ledger)
+    finally:
+        client.close()
+    return events_read
+
+
+def _audit_one(uuid: str, instance: dict[str, Any],
+               events: list[dict[str, Any]], matrix: matrix_mod.Matrix,
+               ledger: Ledger) -> None:
+    bad = ledger.violations.append
+    versions = [e["version"] for e in events]
+    if versions != list(range(1, len(events) + 1)):
+        bad("%s: versions are not consecutive: %s" % (uuid, versions))
+    for before, after in zip(events, events[1:], strict=False):
+        if before["to"] != after["from"]:
+            bad("%s: version %d starts from %s, but version %d ended in "
+                "%s" % (uuid, after["version"], after["from"],
+                        before["version"], before["to"]))
+    for event in events[1:]:
+        action = event["action"]
+        if action not in matrix.actions:
+            continue
+        start = event["from"]
+        if not matrix.is_allowed(action, start["vm_state"],
+                                 start["task_state"]):
+            bad("%s: version %d started %s in (%s, %s), which the matrix "
+                "does not allow" % (uuid, event["version"], action,
+                                    start["vm_state"], start["task_state"]))
+        begins = matrix.definition(action).begins
+        if begins is not None and event["to"]["task_state"] != begins:
+            bad("%s: version %d (%s) set task_state %s, not %s" % (
+                uuid, event["version"], action,
+                event["to"]["task_state"], begins))
+    last = events[-1] if events else None
+    if last is None or last["version"] != instance["version"]:
+        bad("%s: the row is at version %s, its history ends at %s" % (
+            uuid, instance["version"], last and last["version"]))
+    elif {k: instance[k] for k in last["to"]} != last["to"]:
+        bad("%s: the row %s disagrees with its last change %s" % (
+            uuid, {k: instance[k] for k in last["to"]}, last["to"]))
+    history = {(uuid, e["version"]) for e in events[1:]}
+    told = {key for key in ledger.acknowledged if key[0] == uuid}
+    for key in sorted(told - history):
+        bad("%s: version %d was acknowledged (%s) but is not in the "
+            "history" % (uuid, key[1], ledger.acknowledged[key]))
+    for key in sorted(history - told):
+        bad("%s: version %d is in the history, but no client was told "
+            "of it" % (uuid, key[1]))
+
+
+def run(url: str, clients: int = 8, operations: int = 400,
+        instances: int = 6, seed: int = 1, headers: dict[str, str] | None
+        = None, matrix: matrix_mod.Matrix | None = None
+        ) -> tuple[Ledger, int]:
+    """Run the workload and the audit; returns the ledger and events read.
+    """
+    headers = headers or {}
+    matrix = matrix or matrix_mod.load(["nova"])
+    setup = Client(url, headers)
+    uuids = []
+    try:
+        for _ in range(instances):
+            status, body = setup.request("POST", "/v1/instances", {
+                "instance": {"vm_state": "active", "task_state": None,
+                             "power_state": 1}})
+            if status != 201:
+                raise RuntimeError("cannot create an instance: %d %s" % (
+                    status, body))
+            uuids.append(body["instance"]["uuid"])
+    finally:
+        setup.close()
+    ledger = Ledger()
+    actions = sorted(a for a in matrix.actions if a != DELETE)
+    # task_state -> the vm_state its action completes in.
+    completes = {d.begins: d.completes for d in matrix.actions.values()
+                 if d.begins is not None and d.completes is not None}
+    per_client = max(1, operations // clients)
+    threads = [threading.Thread(
+        target=_operate, args=(url, headers, uuids, per_client,
+                               seed * 1000 + n, actions, completes, ledger))
+        for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return ledger, audit(url, headers, uuids, matrix, ledger)
+
+
+def report(ledger: Ledger, events: int, out: Any = sys.stdout) -> None:
+    done = sum(ledger.counts.values())
+    print("operations: %d; history events audited: %d" % (done, events),
+          file=out)
+    by_kind: dict[str, list[str]] = collections.defaultdict(list)
+    for (kind, status), n in sorted(ledger.counts.items()):
+        by_kind[kind].append("%d x %d" % (n, status))
+    for kind, answers in sorted(by_kind.items()):
+        print("  %-28s %s" % (kind, ", ".join(answers)), file=out)
+    print("violations: %d" % len(ledger.violations), file=out)
+    for violation in ledger.violations[:50]:
+        print("  " + violation, file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default="http://127.0.0.1:9797")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--operations", type=int, default=400,
+                        help="operations in all (split among the clients)")
+    parser.add_argument("--instances", type=int, default=6)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    ledger, events = run(args.url, args.clients, args.operations,
+                         args.instances, args.seed)
+    report(ledger, events)
+    return 1 if ledger.violations else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
