@@ -37,6 +37,12 @@ def task_state(matrix: Matrix) -> dict[str, Any]:
     return {"enum": [None, *matrix.task_states]}
 
 
+def state_properties(matrix: Matrix) -> dict[str, Any]:
+    """The three state attributes, as bodies may set or expect them."""
+    return {"vm_state": vm_state(matrix), "task_state": task_state(matrix),
+            "power_state": POWER_STATE}
+
+
 def create(matrix: Matrix) -> dict[str, Any]:
     return {
         "type": "object",
@@ -46,9 +52,7 @@ def create(matrix: Matrix) -> dict[str, Any]:
                 "properties": {
                     "uuid": {"type": "string", "pattern": UUID_PATTERN},
                     "project_id": PROJECT_ID,
-                    "vm_state": vm_state(matrix),
-                    "task_state": task_state(matrix),
-                    "power_state": POWER_STATE,
+                    **state_properties(matrix),
                 },
                 "additionalProperties": False,
             },
@@ -76,11 +80,7 @@ def update(matrix: Matrix) -> dict[str, Any]:
         "properties": {
             "instance": {
                 "type": "object",
-                "properties": {
-                    "vm_state": vm_state(matrix),
-                    "task_state": task_state(matrix),
-                    "power_state": POWER_STATE,
-                },
+                "properties": state_properties(matrix),
                 "additionalProperties": False,
                 "minProperties": 1,
             },
