@@ -127,3 +127,15 @@ POWER_STATES: Final = tuple(POWER_STATE_NAMES)
 # Wildcard spelled out: in vmstate ``None`` always means "no task running"
 # and "any state" is always written ``ANY`` (see Nova bug 1225659).
 ANY: Final = "*"
+
+# Reactions to a task timeout ------------------------------------------------
+# What happens when a task_state sees no sign of progress for its timeout.
+
+#: vm_state ``error``, the task cleared, a fault recorded.
+TIMEOUT_ERROR: Final = "error"
+#: The task cleared, then its action begun again (a new task).
+TIMEOUT_RETRY: Final = "retry"
+#: The task cleared, the vm_state kept (a fault recorded).
+TIMEOUT_CLEAR: Final = "clear"
+
+TIMEOUT_REACTIONS: Final = (TIMEOUT_ERROR, TIMEOUT_RETRY, TIMEOUT_CLEAR)

@@ -28,6 +28,7 @@ from vmstate.conf import api
 from vmstate.conf import database
 from vmstate.conf import fake_compute
 from vmstate.conf import guard
+from vmstate.conf import lifecycle
 from vmstate.conf import matrix
 from vmstate.conf import paths
 
@@ -39,6 +40,7 @@ matrix.register_opts(CONF)
 api.register_opts(CONF)
 fake_compute.register_opts(CONF)
 guard.register_opts(CONF)
+lifecycle.register_opts(CONF)
 
 
 def parse_args(argv: list[str], default_config_files: list[str] | None = None,

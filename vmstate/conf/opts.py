@@ -18,10 +18,12 @@ from vmstate.conf import api
 from vmstate.conf import database
 from vmstate.conf import fake_compute
 from vmstate.conf import guard
+from vmstate.conf import lifecycle
 from vmstate.conf import matrix
 from vmstate.conf import paths
 
-_MODULES = (paths, database, matrix, api, guard, fake_compute)
+_MODULES = (paths, database, matrix, api, guard, fake_compute,
+            lifecycle)
 
 
 def list_opts() -> list[tuple[str | cfg.OptGroup | None, list[cfg.Opt]]]:

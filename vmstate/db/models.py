@@ -20,6 +20,9 @@ checkpointed), and the state before the last transition (``prev_*``,
 copied by the same UPDATE so that the history row needs no read).
 ``instance_events`` holds one row per transition, written in the same
 transaction, with the instance's version after that change.
+``instance_failures`` counts the timeouts in a row of each step of an
+instance; ``instance_action_queue`` holds the actions queued while an
+instance was busy.
 
 Indexes serve the lookups later work relies on: uuid (every request), the
 project and creation time (scoped, paginated listing), the state pair
@@ -130,5 +133,66 @@ class InstanceEvent(Base):
     created_at = orm.mapped_column(DateTime, nullable=False)
 
 
+class InstanceFailure(Base):
+    """How many times in a row one step (task_state) of an instance timed
+    out: the permanent-failure count of the lifecycle engine.
+
+    Written in the transaction that fires the timeout; deleted when the
+    step succeeds or an admin resets the instance. ``last_version`` is the
+    instance's version after the last timeout counted, so that a success
+    recorded in the history after it restarts the count even when the
+    deletion never happened (a process that died in between).
+    """
+
+    __tablename__ = "instance_failures"
+    __table_args__ = (
+        sa.UniqueConstraint("instance_uuid", "task_state"),
+        TABLE_ARGS,
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(sa.Integer, primary_key=True,
+                                            autoincrement=True)
+    instance_uuid: orm.Mapped[str] = orm.mapped_column(
+        UUID, sa.ForeignKey("instances.uuid", ondelete="CASCADE"),
+        nullable=False)
+    task_state: orm.Mapped[str] = orm.mapped_column(STATE, nullable=False)
+    count: orm.Mapped[int] = orm.mapped_column(sa.Integer, nullable=False)
+    last_version: orm.Mapped[int] = orm.mapped_column(sa.Integer,
+                                                      nullable=False)
+    last_action: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    created_at = orm.mapped_column(DateTime, nullable=False)
+    updated_at = orm.mapped_column(DateTime, nullable=False)
+
+
+class QueuedAction(Base):
+    """An action requested while its instance was busy, in request order.
+
+    ``id`` is the order: the queue of an instance is its rows by id. The
+    requester's identity and request id travel with it, so that the
+    history row of the begin that eventually starts it says who asked.
+    """
+
+    __tablename__ = "instance_action_queue"
+    __table_args__ = (
+        sa.Index(None, "instance_uuid", "id"),
+        TABLE_ARGS,
+    )
+
+    id: orm.Mapped[int] = orm.mapped_column(BigInt, primary_key=True,
+                                            autoincrement=True)
+    instance_uuid: orm.Mapped[str] = orm.mapped_column(
+        UUID, sa.ForeignKey("instances.uuid", ondelete="CASCADE"),
+        nullable=False)
+    action: orm.Mapped[str] = orm.mapped_column(sa.String(255),
+                                                nullable=False)
+    reason: orm.Mapped[str | None] = orm.mapped_column(sa.Text)
+    request_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    user_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    project_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
+    created_at = orm.mapped_column(DateTime, nullable=False)
+
+
 instances = Instance.__table__
 instance_events = InstanceEvent.__table__
+instance_failures = InstanceFailure.__table__
+action_queue = QueuedAction.__table__

@@ -19,6 +19,7 @@ Plugins (stevedore entry points in ``vmstate.matrix``) build it through a
 
 from vmstate.matrix.builder import ActionDef
 from vmstate.matrix.builder import Builder
+from vmstate.matrix.builder import TimeoutDef
 from vmstate.matrix.compiled import OTHER
 from vmstate.matrix.compiled import Explanation
 from vmstate.matrix.compiled import Matrix
@@ -33,6 +34,7 @@ from vmstate.matrix.loader import subscribe
 
 __all__ = [
     "NAMESPACE", "OTHER", "ActionDef", "Builder", "Explanation", "Matrix",
+    "TimeoutDef",
     "compose", "from_plugins", "get", "installed_plugins", "load",
     "set_default", "subscribe",
 ]

@@ -12,9 +12,10 @@
 
 """The mutable side of the matrix: what plugins talk to.
 
-Plugins declare vocabulary and add ``allow``/``deny`` rules in order; the
-builder checks every name the moment it is used, so that a mistake is
-reported against the plugin and the entry that made it. :meth:`compile`
+Plugins declare vocabulary and add ``allow``/``deny`` rules in order, and
+may give task_states a timeout (:meth:`Builder.timeout`); the builder
+checks every name the moment it is used, so that a mistake is reported
+against the plugin and the entry that made it. :meth:`compile`
 freezes the result into a :class:`~vmstate.matrix.compiled.Matrix`; after
 that the builder refuses further changes, like automaton's frozen machines.
 """
@@ -55,6 +56,24 @@ class ActionDef:
     begins: str | None = None
     completes: str | None = None
     fails_to: str | None = states.ERROR
+    plugin: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class TimeoutDef:
+    """How long a task_state may go without a sign of progress.
+
+    ``seconds`` since the task's last heartbeat (its start, a checkpoint,
+    a change of task_state); ``reaction`` one of
+    :data:`vmstate.states.TIMEOUT_REACTIONS`; ``max_failures`` the number
+    of timeouts in a row of this task_state that puts the instance in
+    error whatever the reaction (``None``: the configured default).
+    """
+
+    task_state: str
+    seconds: float
+    reaction: str = states.TIMEOUT_ERROR
+    max_failures: int | None = None
     plugin: str | None = None
 
 
@@ -101,6 +120,7 @@ class Builder:
         self._task_states: dict[str, str] = {}
         self._actions: dict[str, ActionDef] = {}
         self._rules: list[Rule] = []
+        self._timeouts: dict[str, TimeoutDef] = {}
         self._plugin = "<builder>"
         self._frozen = False
 
@@ -246,6 +266,49 @@ class Builder:
     def rules(self) -> tuple[Rule, ...]:
         return tuple(self._rules)
 
+    # -- timeouts -------------------------------------------------------------
+
+    def timeout(self, task_state: str, seconds: float | None,
+                reaction: str = states.TIMEOUT_ERROR,
+                max_failures: int | None = None) -> None:
+        """Give ``task_state`` a timeout, or take it away (``None``).
+
+        A later plugin's timeout for the same task_state replaces an
+        earlier one; the deployment's ``[lifecycle] task_timeouts``
+        override both.
+
+        :raises MatrixError: an unknown task_state or reaction, a
+            ``seconds`` that is not a positive number, a ``max_failures``
+            that is not an integer of at least 1.
+        """
+        self._check_open()
+        where = "timeout(%r)" % (task_state,)
+        if task_state is None or task_state not in self._task_states:
+            raise self._error("%s: unknown task_state %r" % (
+                where, task_state))
+        if seconds is None:
+            self._timeouts.pop(task_state, None)
+            return
+        if (isinstance(seconds, bool)
+                or not isinstance(seconds, (int, float))
+                or not seconds > 0):
+            raise self._error("%s: seconds must be a positive number, not "
+                              "%r" % (where, seconds))
+        if reaction not in states.TIMEOUT_REACTIONS:
+            raise self._error("%s: unknown reaction %r (known: %s)" % (
+                where, reaction, ", ".join(states.TIMEOUT_REACTIONS)))
+        if max_failures is not None and (
+                isinstance(max_failures, bool)
+                or not isinstance(max_failures, int) or max_failures < 1):
+            raise self._error("%s: max_failures must be an integer >= 1, "
+                              "not %r" % (where, max_failures))
+        self._timeouts[task_state] = TimeoutDef(
+            task_state, float(seconds), reaction, max_failures, self._plugin)
+
+    @property
+    def timeouts(self) -> dict[str, TimeoutDef]:
+        return dict(self._timeouts)
+
     # -- freezing -------------------------------------------------------------
 
     def compile(self, plugins: Iterable[str] = ()) -> "Matrix":
@@ -257,4 +320,5 @@ class Builder:
                       vm_states=tuple(self._vm_states),
                       task_states=tuple(self._task_states),
                       actions=dict(self._actions),
-                      rules=tuple(self._rules))
+                      rules=tuple(self._rules),
+                      timeouts=dict(self._timeouts))

@@ -33,6 +33,7 @@ from vmstate import exception
 from vmstate.matrix.builder import ALLOW
 from vmstate.matrix.builder import ActionDef
 from vmstate.matrix.builder import Rule
+from vmstate.matrix.builder import TimeoutDef
 
 #: The lookup key of a state outside the vocabulary.
 OTHER = "*"
@@ -76,13 +77,18 @@ class Matrix:
     """
 
     __slots__ = ("plugins", "vm_states", "task_states", "actions", "rules",
-                 "_by_cell", "_cells", "_vm_ok", "_known_vm", "_known_task")
+                 "timeouts", "_by_cell", "_cells", "_vm_ok", "_known_vm",
+                 "_known_task")
 
     plugins: tuple[str, ...]
     vm_states: tuple[str, ...]
     task_states: tuple[str, ...]
     actions: Mapping[str, ActionDef]
     rules: tuple[Rule, ...]
+    #: task_state -> the timeout the plugins gave it (see
+    #: :meth:`Builder.timeout`); the deployment's configuration may
+    #: override these (:mod:`vmstate.lifecycle.timeouts`).
+    timeouts: Mapping[str, TimeoutDef]
     _by_cell: Mapping[Cell, frozenset[str]]
     _cells: Mapping[str, frozenset[Cell]]
     _vm_ok: Mapping[str, frozenset[str]]
@@ -92,7 +98,8 @@ class Matrix:
     def __init__(self, plugins: tuple[str, ...], vm_states: tuple[str, ...],
                  task_states: tuple[str, ...],
                  actions: Mapping[str, ActionDef],
-                 rules: tuple[Rule, ...]) -> None:
+                 rules: tuple[Rule, ...],
+                 timeouts: Mapping[str, TimeoutDef] | None = None) -> None:
         known_vm = frozenset(vm_states)
         known_task = frozenset(task_states)
         vm_keys = (*vm_states, OTHER)
@@ -124,6 +131,7 @@ class Matrix:
         s(self, "task_states", tuple(task_states))
         s(self, "actions", types.MappingProxyType(dict(actions)))
         s(self, "rules", tuple(rules))
+        s(self, "timeouts", types.MappingProxyType(dict(timeouts or {})))
         s(self, "_known_vm", known_vm)
         s(self, "_known_task", known_task)
         s(self, "_cells", types.MappingProxyType(cells))

@@ -78,6 +78,8 @@ class MigratedDatabase(_Facade, test_fixtures.DeletesFromSchema,
 
     def delete_from_schema(self, engine):
         with engine.begin() as conn:
+            conn.execute(sa.delete(models.action_queue))
+            conn.execute(sa.delete(models.instance_failures))
             conn.execute(sa.delete(models.instance_events))
             conn.execute(sa.delete(models.instances))
 

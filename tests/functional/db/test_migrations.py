@@ -40,7 +40,8 @@ class MigrationTests(test_migrations.ModelsMigrationsSync):
         self.assertEqual(migration.head(), migration.version(self.engine))
         self.assertFalse(migration.ensure_schema(self.engine))
         inspector = sa.inspect(self.engine)
-        self.assertEqual({"alembic_version", "instances", "instance_events"},
+        self.assertEqual({"alembic_version", "instances", "instance_events",
+                          "instance_failures", "instance_action_queue"},
                          set(inspector.get_table_names()))
         indexes = {i["name"] for i in inspector.get_indexes("instances")}
         self.assertLessEqual(
@@ -48,6 +49,10 @@ class MigrationTests(test_migrations.ModelsMigrationsSync):
              "instances_vm_state_task_state_idx",
              "instances_task_state_task_started_at_idx",
              "instances_task_state_task_heartbeat_at_idx"}, indexes)
+        queue_indexes = {i["name"] for i in inspector.get_indexes(
+            "instance_action_queue")}
+        self.assertIn("instance_action_queue_instance_uuid_id_idx",
+                      queue_indexes)
 
 
 class TestMigrationsSQLite(MigrationTests, base.TestCase):
