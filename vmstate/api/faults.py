@@ -25,6 +25,7 @@ from collections.abc import Iterable
 import json
 from typing import Any
 
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 import webob
 import webob.dec
@@ -79,6 +80,19 @@ def from_exception(err: BaseException) -> webob.Response:
         return fault_response(err.code, err.fault_body())
     if isinstance(err, webob.exc.HTTPException):
         return from_http_error(err)
+    if isinstance(err, db_exc.DBConnectionError):
+        # Still unreachable after the store's retries: a state the client
+        # can wait out, not a bug.
+        LOG.warning("Database unavailable: %s", err)
+        return fault_response(503, {"serviceUnavailable": {
+            "code": 503, "message": "The state store is unavailable; try "
+                                    "again shortly."}},
+                              [("Retry-After", "5")])
+    if isinstance(err, db_exc.DBDeadlock):
+        # Still deadlocked after the retries: a lost race, nothing applied.
+        return fault_response(409, {"conflictingRequest": {
+            "code": 409, "message": "The change lost a race with another "
+                                    "one; nothing was applied. Try again."}})
     LOG.exception("Unexpected error while serving the request")
     return fault_response(500, {"computeFault": {"code": 500,
                                                  "message": INTERNAL}})

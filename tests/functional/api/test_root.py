@@ -72,6 +72,20 @@ class TestRoot(base.APITestCase):
         self.app.get("/healthcheck", status=200)
         self.app.head("/healthcheck", status=204)
 
+    def test_lost_database_is_a_503_and_a_deadlock_a_409(self):
+        from oslo_db import exception as db_exc
+
+        uuid = self.new_uuid()
+        with mock.patch("vmstate.db.api.instance_get",
+                        side_effect=db_exc.DBConnectionError("gone")):
+            res = self.get("/v1/instances/%s" % uuid, status=503)
+        self.fault(res, "serviceUnavailable", 503)
+        self.assertEqual("5", res.headers["Retry-After"])
+        with mock.patch("vmstate.db.api.instance_get",
+                        side_effect=db_exc.DBDeadlock("locked")):
+            res = self.get("/v1/instances/%s" % uuid, status=409)
+        self.fault(res, "conflictingRequest", 409)
+
     def test_unexpected_error_is_a_500_without_details(self):
         with mock.patch("vmstate.db.api.instance_get",
                         side_effect=RuntimeError("secret detail")):
