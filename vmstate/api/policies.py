@@ -93,6 +93,11 @@ instance_rules = [
         check_str="rule:admin_or_owner",
         description="Show an instance's transition history.",
         operations=[{"path": INSTANCE + "/events", "method": "GET"}]),
+    policy.DocumentedRuleDefault(
+        name="vmstate:instance:wait",
+        check_str="rule:admin_or_owner",
+        description="Wait (long-poll) until an instance reaches vm_states.",
+        operations=[{"path": INSTANCE + "/wait", "method": "GET"}]),
 ]
 
 

@@ -123,3 +123,27 @@ def non_negative_int(value: str | None, name: str,
     if maximum is not None:
         number = min(number, maximum)
     return number
+
+
+_SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
+
+
+def seconds(value: str | None, name: str,
+            maximum: float | None = None) -> float | None:
+    """Parse a duration query parameter: seconds >= 0, decimals allowed.
+
+    A value above ``maximum`` is lowered to it (as ``limit`` is).
+
+    :raises Invalid: when it is not a plain non-negative number (no sign,
+        exponent, ``inf`` or ``nan``).
+    """
+    if value is None:
+        return None
+    if not _SECONDS.fullmatch(value):
+        raise exception.Invalid(
+            "%s must be a number of seconds >= 0 (e.g. 30 or 0.5), not %r"
+            % (name, value))
+    number = float(value)
+    if maximum is not None:
+        number = min(number, maximum)
+    return number

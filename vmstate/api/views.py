@@ -54,3 +54,10 @@ def event(row: dict[str, Any]) -> dict[str, Any]:
         "created_at": timestamp(row["created_at"]),
         "request_id": row["request_id"],
     }
+
+
+def wait_result(result: Any, matrix: Matrix) -> dict[str, Any]:
+    """How a wait ended: ``status``, the vm_states ``seen`` in order, and
+    the instance as the wait last knew it."""
+    return {"status": result.status, "seen": list(result.seen),
+            "instance": instance(result.instance, matrix)}

@@ -21,7 +21,9 @@ to ``[api] shutdown_timeout`` seconds, and exits 0.
 import sys
 
 from vmstate import conf
+from vmstate import events
 from vmstate.api import app as api_app
+from vmstate.api.controllers import instances
 from vmstate.conf import CONF
 from vmstate.db import migration
 from vmstate.wsgi import server
@@ -30,10 +32,18 @@ from vmstate.wsgi import server
 def main(argv: list[str] | None = None) -> int:
     conf.parse_args(sys.argv[1:] if argv is None else argv)
     migration.ensure_schema()
+    try:
+        # A misconfigured event bus stops the service now, not at a wait.
+        events.get()
+    except events.EventBusError as err:
+        print("vmstate-api: %s" % err, file=sys.stderr)
+        return 1
     httpd = server.make_server(
         api_app.setup_app(CONF), CONF.api.host, CONF.api.port,
         CONF.api.threads, CONF.api.shutdown_timeout, "vmstate-api")
-    return server.serve(httpd, "vmstate-api")
+    # Long-poll waits end at once (503) rather than hold the shutdown.
+    return server.serve(httpd, "vmstate-api",
+                        on_stop=instances.STOPPING.set)
 
 
 if __name__ == "__main__":

@@ -27,13 +27,18 @@ from vmstate import exception
 from vmstate.conf import CONF
 
 Command = Callable[[Any], int]
-CATEGORIES: dict[str, dict[str, tuple[Command, Callable[[Any], None]]]] = {}
+CATEGORIES: dict[str, dict[str | None,
+                           tuple[Command, Callable[[Any], None]]]] = {}
 
 
-def command(category: str, name: str,
+def command(category: str, name: str | None,
             arguments: Callable[[Any], None] = lambda parser: None
             ) -> Callable[[Command], Command]:
-    """Register ``vmstate-manage <category> <name>``."""
+    """Register ``vmstate-manage <category> <name>``.
+
+    With ``name`` ``None`` the category is a command of its own
+    (``vmstate-manage wait ...``) and may hold no other.
+    """
     def register(func: Command) -> Command:
         CATEGORIES.setdefault(category, {})[name] = (func, arguments)
         return func
@@ -42,6 +47,13 @@ def command(category: str, name: str,
 
 def _add_parsers(subparsers: Any) -> None:
     for category, commands in sorted(CATEGORIES.items()):
+        if None in commands:
+            func, arguments = commands[None]
+            parser = subparsers.add_parser(category, help=(
+                func.__doc__ or "").strip().splitlines()[0])
+            arguments(parser)
+            parser.set_defaults(func=func)
+            continue
         cat_parser = subparsers.add_parser(category)
         actions = cat_parser.add_subparsers(dest="action")
         actions.required = True
@@ -56,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     # Importing the command modules registers their commands.
     from vmstate.cmd import manage_db  # noqa: F401
     from vmstate.cmd import manage_matrix  # noqa: F401
+    from vmstate.cmd import manage_wait  # noqa: F401
 
     opt = cfg.SubCommandOpt("category", title="Command categories",
                             handler=_add_parsers)

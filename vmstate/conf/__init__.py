@@ -26,6 +26,7 @@ from oslo_log import log
 
 from vmstate.conf import api
 from vmstate.conf import database
+from vmstate.conf import events
 from vmstate.conf import fake_compute
 from vmstate.conf import guard
 from vmstate.conf import lifecycle
@@ -36,6 +37,7 @@ CONF = cfg.ConfigOpts()
 
 paths.register_opts(CONF)
 database.register_opts(CONF)
+events.register_opts(CONF)
 matrix.register_opts(CONF)
 api.register_opts(CONF)
 fake_compute.register_opts(CONF)

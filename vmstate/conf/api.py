@@ -31,6 +31,13 @@ api_opts = [
                help="Worker threads of vmstate-api's WSGI server: the "
                     "requests it serves at once, long-poll waits "
                     "included."),
+    cfg.IntOpt("max_wait", default=300, min=1, max=3600,
+               help="The longest, in seconds, one GET "
+                    "/v1/instances/{uuid}/wait long-poll waits; a longer "
+                    "timeout is lowered to this (the answer is then "
+                    "\"timeout\" and the client waits again), and a wait "
+                    "without a timeout lasts this long. Each wait holds "
+                    "one of the [api] threads meanwhile."),
     cfg.IntOpt("shutdown_timeout", default=10, min=0,
                help="Seconds vmstate-api waits for requests in flight "
                     "after SIGTERM before it exits."),

@@ -16,13 +16,14 @@ from oslo_config import cfg
 
 from vmstate.conf import api
 from vmstate.conf import database
+from vmstate.conf import events
 from vmstate.conf import fake_compute
 from vmstate.conf import guard
 from vmstate.conf import lifecycle
 from vmstate.conf import matrix
 from vmstate.conf import paths
 
-_MODULES = (paths, database, matrix, api, guard, fake_compute,
+_MODULES = (paths, database, events, matrix, api, guard, fake_compute,
             lifecycle)
 
 

@@ -16,6 +16,8 @@
 Sits above the matrix and the state store: it turns matrix facts into the
 plain data :mod:`vmstate.db` accepts, and database conflicts into the
 errors callers expect (Nova's ``InstanceInvalidState``, ``TaskAborted``).
+Waits (:func:`wait_for`) follow an instance's transitions through the
+event bus until it reaches the awaited states.
 """
 
 from vmstate.lifecycle.tasks import BUILD
@@ -23,5 +25,10 @@ from vmstate.lifecycle.tasks import Task
 from vmstate.lifecycle.tasks import adopt
 from vmstate.lifecycle.tasks import allowed_cells
 from vmstate.lifecycle.tasks import begin
+from vmstate.lifecycle.waits import Cancel
+from vmstate.lifecycle.waits import Progress
+from vmstate.lifecycle.waits import WaitResult
+from vmstate.lifecycle.waits import wait_for
 
 __all__ = ["BUILD", "Task", "adopt", "allowed_cells", "begin"]
+__all__ += ["Cancel", "Progress", "WaitResult", "wait_for"]

@@ -42,8 +42,13 @@ def make_server(application: Callable[..., Any], host: str, port: int,
     return server
 
 
-def serve(server: wsgi.Server, name: str) -> int:
-    """Run ``server`` until a signal stops it; the exit status."""
+def serve(server: wsgi.Server, name: str,
+          on_stop: Callable[[], None] | None = None) -> int:
+    """Run ``server`` until a signal stops it; the exit status.
+
+    :param on_stop: called when the signal comes, before the server waits
+        for the requests in flight (to end long-polls at once).
+    """
     server.prepare()
     host, port = server.bind_addr[:2]
     LOG.info("%s listening on http://%s:%s/", name, host, port)
@@ -63,6 +68,8 @@ def serve(server: wsgi.Server, name: str) -> int:
         if not serving.is_alive():
             LOG.error("%s server thread ended unexpectedly", name)
             return 1
+    if on_stop is not None:
+        on_stop()
     server.stop()
     LOG.info("%s stopped", name)
     return 0

@@ -35,6 +35,13 @@ from vmstate.db import api as db_api
 
 LIST_PARAMS = {"vm_state", "task_state", "limit", "marker", "project_id"}
 EVENT_PARAMS = {"since"}
+WAIT_PARAMS = {"for", "timeout"}
+#: The most vm_states one wait may await in sequence.
+MAX_WAIT_STATES = 16
+
+#: Set when vmstate-api stops: every long-poll wait ends at once (503)
+#: instead of holding the shutdown for up to [api] max_wait.
+STOPPING = lifecycle.Cancel()
 
 
 def _context() -> Any:
@@ -81,7 +88,7 @@ class InstanceController:
     """One instance: ``/v1/instances/{uuid}`` and its sub-resources."""
 
     # The only paths below an instance; handlers dispatch on the method.
-    SUBRESOURCES = ("actions", "events")
+    SUBRESOURCES = ("actions", "events", "wait")
 
     def __init__(self, uuid: str) -> None:
         self.uuid = uuid
@@ -147,6 +154,47 @@ class InstanceController:
             validation.single(params, "since"), "since")
         rows = db_api.instance_events(ctx, _uuid(self.uuid), since=since)
         return {"events": [views.event(r) for r in rows]}
+
+    @pecan.expose(generic=True, template="json")
+    def wait(self) -> None:
+        pecan.abort(405)
+
+    @wait.when(method="GET", template="json")
+    def long_poll(self) -> dict[str, Any]:
+        """Wait for ``for`` vm_states in order, up to ``timeout`` seconds.
+
+        A timeout above ``[api] max_wait`` (or none) is lowered to it. The
+        request holds a server thread while it waits, but no database
+        connection: it wakes on the event bus.
+        """
+        ctx = _context()
+        policy.authorize("vmstate:instance:wait", ctx)
+        params = validation.query(pecan.request, WAIT_PARAMS)
+        matrix = matrix_mod.get()
+        targets = params.getall("for")
+        if not targets:
+            raise exception.Invalid("Name the vm_state to wait for: "
+                                    "for=<vm_state> (repeat it for a "
+                                    "sequence)")
+        if len(targets) > MAX_WAIT_STATES:
+            raise exception.Invalid("Wait for at most %d vm_states, not %d"
+                                    % (MAX_WAIT_STATES, len(targets)))
+        for value in targets:
+            if value not in matrix.vm_states:
+                raise exception.Invalid(
+                    "for %r is not a vm_state; valid: %s" % (
+                        value, ", ".join(matrix.vm_states)))
+        max_wait = CONF.api.max_wait
+        timeout = validation.seconds(validation.single(params, "timeout"),
+                                     "timeout", maximum=max_wait)
+        result = lifecycle.wait_for(
+            ctx, _uuid(self.uuid), targets,
+            max_wait if timeout is None else timeout, cancel=STOPPING,
+            matrix=matrix)
+        if result.status == lifecycle.waits.CANCELLED:
+            raise exception.ServiceUnavailable(
+                "vmstate-api is stopping; wait again")
+        return views.wait_result(result, matrix)
 
 
 class InstancesController:
