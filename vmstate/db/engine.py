@@ -23,10 +23,14 @@ used. Two things are added to what oslo.db does:
   turns rather than raising "database is locked".
 """
 
+from collections.abc import Iterator
+import contextlib
 import os
 import sqlite3
 import time
+from typing import Any
 
+from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
@@ -120,25 +124,47 @@ def _prepare() -> None:
         prepare_sqlite_path(CONF.database.connection)
 
 
+@contextlib.contextmanager
+def _connected(transaction: Any) -> Iterator[Any]:
+    """``transaction``, with a failure to connect said as oslo.db says it.
+
+    oslo.db turns a lost connection into ``DBConnectionError`` (retried by
+    the DB API, a 503 at the REST API) but recognises a refused one only
+    by older libpq wording ("could not connect to server"); a server that
+    is down, shutting down or starting up then escapes as a bare
+    OperationalError. A DBAPI error raised before any statement (while
+    connecting), or a pool invalidated under us, is that same condition.
+    """
+    try:
+        with transaction as connection:
+            yield connection
+    except (sa.exc.OperationalError, sa.exc.InterfaceError) as err:
+        if err.statement is None:
+            raise db_exc.DBConnectionError(err) from err
+        raise
+    except sa.exc.InvalidatePoolError as err:
+        raise db_exc.DBConnectionError(err) from err
+
+
 def writer(context):
     """A read-write transaction (a Core connection) for ``context``.
 
     Commits when the block ends, rolls back when it raises.
     """
     _prepare()
-    return main.writer.connection.using(context)
+    return _connected(main.writer.connection.using(context))
 
 
 def reader(context):
     """A read-only transaction (a Core connection) for ``context``."""
     _prepare()
-    return main.reader.connection.using(context)
+    return _connected(main.reader.connection.using(context))
 
 
 def reader_session(context):
     """A read-only ORM session, for oslo.db's ORM helpers (pagination)."""
     _prepare()
-    return main.reader.using(context)
+    return _connected(main.reader.using(context))
 
 
 def get_engine() -> sa.engine.Engine:

@@ -49,33 +49,35 @@ class APIProcess(fixtures.Fixture):
         command = shutil.which("vmstate-api")
         if command is None:
             raise AssertionError("vmstate-api is not installed")
+        # Everything the service prints goes to a file: a pipe nobody
+        # reads would fill up and block the service's logging.
         self.log = open(os.path.join(self.dir, "api.log"), "w+")
         self.addCleanup(self.log.close)
         self.process = subprocess.Popen(
             [command, "--config-file", self.conf], cwd=self.dir,
-            stdout=subprocess.PIPE, stderr=self.log, text=True)
+            stdout=self.log, stderr=subprocess.STDOUT, text=True)
         self.addCleanup(self._kill)
         deadline = time.monotonic() + START_TIMEOUT
         while True:
-            line = self.process.stdout.readline()
-            found = re.search(r"listening on http://([^:/]+):(\d+)/", line)
+            found = re.search(r"listening on http://([^:/]+):(\d+)/",
+                              self.logs())
             if found:
                 self.host, self.port = found.group(1), int(found.group(2))
                 break
-            if not line or time.monotonic() > deadline:
+            if self.process.poll() is not None or \
+                    time.monotonic() > deadline:
                 raise AssertionError("vmstate-api did not start: %s"
                                      % self.logs())
+            time.sleep(0.05)
 
     def logs(self):
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read()
+        with open(self.log.name) as f:
+            return f.read()
 
     def _kill(self):
         if self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
-        self.process.stdout.close()
 
     def request(self, method, path, body=None, headers=None):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)

@@ -1,0 +1,63 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The database connection: failures to connect are disconnects."""
+
+from unittest import mock
+
+from oslo_db import exception as db_exc
+
+from tests import base
+from vmstate import context
+from vmstate.db import api
+from vmstate.db import engine as db_engine
+
+
+class TestConnectFailures(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.facade = db_engine.main.make_new_manager()
+        # Nothing listens on port 1: the driver fails while connecting,
+        # before any statement, as with a server that is down.
+        self.flags(group="database",
+                   connection="postgresql+psycopg2://vmstate@127.0.0.1:1/x")
+        self.addCleanup(db_engine.main.patch_factory(self.facade))
+        self.addCleanup(self.facade.dispose_pool)
+        self.ctx = context.get_admin_context()
+
+    def test_reader_and_writer_say_connection_error(self):
+        def use(transaction):
+            with transaction(self.ctx) as conn:
+                conn.exec_driver_sql("SELECT 1")
+        for transaction in (db_engine.reader, db_engine.writer):
+            self.assertRaises(db_exc.DBConnectionError, use, transaction)
+
+    def test_db_api_retries_then_gives_up_with_connection_error(self):
+        with mock.patch("time.sleep") as sleep:
+            self.assertRaises(db_exc.DBConnectionError, api.instance_list,
+                              self.ctx)
+        self.assertGreater(sleep.call_count, 0)
+
+    def test_errors_of_statements_are_left_to_oslo_db(self):
+        facade = db_engine.main.make_new_manager()
+        self.flags(group="database", connection="sqlite://")
+        reset = db_engine.main.patch_factory(facade)
+        try:
+            def bad_sql():
+                with db_engine.reader(self.ctx) as conn:
+                    conn.exec_driver_sql("SELECT * FROM no_such_table")
+            err = self.assertRaises(db_exc.DBError, bad_sql)
+            self.assertNotIsInstance(err, db_exc.DBConnectionError)
+        finally:
+            reset()
+            facade.dispose_pool()
