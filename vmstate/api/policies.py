@@ -94,6 +94,32 @@ instance_rules = [
         description="Show an instance's transition history.",
         operations=[{"path": INSTANCE + "/events", "method": "GET"}]),
     policy.DocumentedRuleDefault(
+        name="vmstate:instance:reset_state",
+        check_str="rule:admin",
+        description="Set an instance's vm_state (active or error) and clear "
+                    "its task, whatever its state (Nova's os-resetState). "
+                    "Recorded in the history with who and why.",
+        operations=[{"path": INSTANCE + "/reset", "method": "POST"}]),
+    policy.DocumentedRuleDefault(
+        name="vmstate:instance:clear_error",
+        check_str="rule:admin",
+        description="Return an instance in error to the vm_state it had "
+                    "before, with no task and no fault. Recorded in the "
+                    "history with who and why.",
+        operations=[{"path": INSTANCE + "/clear_error", "method": "POST"}]),
+    policy.DocumentedRuleDefault(
+        name="vmstate:instance:power_state",
+        check_str="rule:admin_or_service",
+        description="Report an instance's observed power state (observers, "
+                    "such as a hypervisor poller); may trigger the "
+                    "configured power-state drift reaction.",
+        operations=[{"path": INSTANCE + "/power_state", "method": "PUT"}]),
+    policy.DocumentedRuleDefault(
+        name="vmstate:instance:queue:delete",
+        check_str="rule:admin_or_owner",
+        description="Cancel the actions queued for an instance.",
+        operations=[{"path": INSTANCE + "/queue", "method": "DELETE"}]),
+    policy.DocumentedRuleDefault(
         name="vmstate:instance:wait",
         check_str="rule:admin_or_owner",
         description="Wait (long-poll) until an instance reaches vm_states.",

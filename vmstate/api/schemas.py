@@ -68,6 +68,7 @@ def action(matrix: Matrix) -> dict[str, Any]:
         "properties": {
             "action": {"type": "string", "minLength": 1, "maxLength": 255},
             "reason": REASON,
+            "queue": {"type": "boolean"},
         },
         "required": ["action"],
         "additionalProperties": False,

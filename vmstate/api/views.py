@@ -41,7 +41,20 @@ def instance(row: dict[str, Any], matrix: Matrix) -> dict[str, Any]:
     view["updated_at"] = timestamp(row["updated_at"])
     view["allowed_actions"] = sorted(
         matrix.allowed_actions(row["vm_state"], row["task_state"]))
+    # Only while actions are queued: an idle queue adds nothing.
+    if row.get("queue"):
+        view["queue"] = [queued(e) for e in row["queue"]]
     return view
+
+
+def queued(entry: dict[str, Any]) -> dict[str, Any]:
+    """One queued action: what, since when, asked by whom and why."""
+    return {
+        "action": entry["action"],
+        "created_at": timestamp(entry["created_at"]),
+        "user_id": entry["user_id"],
+        "reason": entry["reason"],
+    }
 
 
 def event(row: dict[str, Any]) -> dict[str, Any]:

@@ -16,16 +16,24 @@ cheroot serves the application with a pool of ``[api] threads`` workers,
 enough for hundreds of concurrent requests including long-poll waits. On
 SIGTERM or SIGINT it stops accepting, lets requests in flight finish for up
 to ``[api] shutdown_timeout`` seconds, and exits 0.
+
+It also runs the lifecycle engine: its after-commit listeners
+(notifications, queued actions, failure counts) and, unless ``[lifecycle]
+run_sweeper`` is off, a sweeper thread that fires expired timeouts every
+``[lifecycle] sweep_interval`` seconds and stops with the service.
 """
 
 import sys
 
 from vmstate import conf
 from vmstate import events
+from vmstate import exception
 from vmstate.api import app as api_app
 from vmstate.api.controllers import instances
 from vmstate.conf import CONF
 from vmstate.db import migration
+from vmstate.lifecycle import engine
+from vmstate.lifecycle import sweeper
 from vmstate.wsgi import server
 
 
@@ -38,12 +46,27 @@ def main(argv: list[str] | None = None) -> int:
     except events.EventBusError as err:
         print("vmstate-api: %s" % err, file=sys.stderr)
         return 1
+    try:
+        # A bad [lifecycle] configuration stops the service now.
+        engine.install()
+    except exception.MatrixError as err:
+        print("vmstate-api: %s" % err, file=sys.stderr)
+        return 1
+    periodic = None
+    if CONF.lifecycle.run_sweeper:
+        periodic = sweeper.Periodic()
+        periodic.start()
     httpd = server.make_server(
         api_app.setup_app(CONF), CONF.api.host, CONF.api.port,
         CONF.api.threads, CONF.api.shutdown_timeout, "vmstate-api")
     # Long-poll waits end at once (503) rather than hold the shutdown.
-    return server.serve(httpd, "vmstate-api",
-                        on_stop=instances.STOPPING.set)
+    try:
+        return server.serve(httpd, "vmstate-api",
+                            on_stop=instances.STOPPING.set)
+    finally:
+        if periodic is not None:
+            periodic.stop(CONF.api.shutdown_timeout)
+        engine.uninstall()
 
 
 if __name__ == "__main__":

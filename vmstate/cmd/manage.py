@@ -67,6 +67,7 @@ def _add_parsers(subparsers: Any) -> None:
 def main(argv: list[str] | None = None) -> int:
     # Importing the command modules registers their commands.
     from vmstate.cmd import manage_db  # noqa: F401
+    from vmstate.cmd import manage_lifecycle  # noqa: F401
     from vmstate.cmd import manage_matrix  # noqa: F401
     from vmstate.cmd import manage_wait  # noqa: F401
 

@@ -58,6 +58,9 @@ _SELECT_INSTANCE = tuple(instances.c[name] for name in INSTANCE_COLUMNS)
 _ACTUAL = ("vm_state", "task_state", "power_state", "version")
 
 Conflict = Callable[[str, dict[str, Any], dict[str, Any]], Exception]
+#: More work for the transaction of a change whose UPDATE matched (see
+#: :attr:`Change.claim`); it raises to undo the whole change.
+Claim = Callable[[sa.Connection], None]
 Assignments = list[tuple[Any, Any]]
 Builder = Callable[[], tuple[Assignments, list[Any]]]
 
@@ -81,7 +84,9 @@ class Change:
     right, so a term reading a column's old value comes before the term
     that assigns it) and WHERE terms beyond uuid and project, written with
     bound parameters only; ``params`` holds their values. ``record`` is
-    False for a plain heartbeat: no version bump, no history.
+    False for a plain heartbeat: no version bump, no history. ``claim``,
+    when set, runs in the same transaction right after the UPDATE matched;
+    if it raises, nothing of the change is committed.
     ``transition_id`` is generated once, so that a retry can tell whether
     an earlier attempt committed.
     """
@@ -96,6 +101,7 @@ class Change:
     reason: str | None = None
     record: bool = True
     conflict: Conflict = state_conflict
+    claim: Claim | None = None
     transition_id: str = dataclasses.field(
         default_factory=uuidutils.generate_uuid)
     attempts: int = 0
@@ -228,6 +234,8 @@ def apply(conn: sa.Connection, context: Any, change: Change
         # Under the row lock the UPDATE took: nobody changed it since.
         row = conn.execute(_select(False, True, _RETURNING),
                            {"p_uuid": change.uuid}).first()
+    if change.claim is not None:
+        change.claim(conn)
     result = instance_dict(row._mapping)
     result["event"] = None
     if change.record:

@@ -71,19 +71,30 @@ def allowed_cells(matrix: Matrix, action: str) -> AllowedCells:
 
 
 def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
-          reason: str | None = None) -> "Task":
+          reason: str | None = None,
+          expected: Mapping[str, Any] | None = None,
+          claim: Any = None) -> "Task":
     """Start ``action`` on instance ``uuid``, atomically, and return its task.
 
     The instance must be in a cell where the matrix allows ``action``; the
     check and the start are one UPDATE. The action's task_state (if it has
     one) is set and a new task id issued; a task that was running is
-    preempted.
+    preempted. Every way of starting an action goes through here: a
+    request, a reservation, a queued action, a timeout's retry.
 
     :param matrix: the matrix to obey (default: the process's).
+    :param expected: values the instance must still have, compared in the
+        same UPDATE (see :func:`vmstate.db.api.begin`): a ``version``
+        makes the start conditional on nobody having changed the
+        instance since it was read.
+    :param claim: work that must commit with the start, or neither does
+        (see :func:`vmstate.db.api.begin`).
     :raises UnknownAction: the matrix has no such action.
     :raises InstanceNotFound: no such instance visible to ``context``.
     :raises InstanceInvalidState: the action may not start from the
         instance's state (Nova's 409 message, with ``allowed_actions``).
+    :raises StateConflict: the instance is not as ``expected``.
+    :raises Conflict: the ``claim`` failed; nothing was started.
     """
     matrix = matrix or matrix_mod.get()
     definition = matrix.definition(action)
@@ -91,8 +102,11 @@ def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
     for attempt in range(1, _BEGIN_ATTEMPTS + 1):
         try:
             instance = db_api.begin(context, uuid, action, allowed,
-                                    definition.begins, reason=reason)
+                                    definition.begins, reason=reason,
+                                    expected=expected, claim=claim)
         except exception.StateConflict as err:
+            if expected and not _as_expected(expected, err.actual):
+                raise
             vm_state: str = err.actual["vm_state"]
             task_state: str | None = err.actual["task_state"]
             if (attempt < _BEGIN_ATTEMPTS
@@ -103,6 +117,20 @@ def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
         return Task(context, instance, definition,
                     owns_task=definition.begins is not None)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _as_expected(expected: Mapping[str, Any],
+                 actual: Mapping[str, Any]) -> bool:
+    """Whether ``actual`` has every ``expected`` value (lists: any of)."""
+    for key, value in expected.items():
+        if key not in actual:
+            continue
+        if isinstance(value, (list, tuple, set, frozenset)):
+            if actual[key] not in value:
+                return False
+        elif actual[key] != value:
+            return False
+    return True
 
 
 def adopt(context: Any, uuid: str, task_id: str | None = None,

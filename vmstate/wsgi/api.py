@@ -16,6 +16,11 @@ The configuration files come from ``VMSTATE_CONFIG_FILES`` (comma
 separated) or the usual ``/etc/vmstate/vmstate.conf``. The schema is not
 migrated here: run ``vmstate-manage db sync`` before starting, except on
 the embedded SQLite default, which is created on first use.
+
+The lifecycle engine's listeners (notifications, queued actions, failure
+counts) are installed; the sweeper is not, since a WSGI server forks and
+restarts its workers as it sees fit: run ``vmstate-manage lifecycle
+sweep`` beside it.
 """
 
 import os
@@ -24,6 +29,7 @@ from vmstate import conf
 from vmstate.api import app as api_app
 from vmstate.conf import CONF
 from vmstate.db import migration
+from vmstate.lifecycle import engine
 
 
 def init_application() -> api_app.WSGIApp:
@@ -32,6 +38,7 @@ def init_application() -> api_app.WSGIApp:
         [f.strip() for f in files.split(",") if f.strip()] if files
         else None))
     migration.ensure_schema()
+    engine.install()
     return api_app.setup_app(CONF)
 
 

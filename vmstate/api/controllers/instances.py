@@ -30,8 +30,10 @@ from vmstate.api import policy
 from vmstate.api import schemas
 from vmstate.api import validation
 from vmstate.api import views
+from vmstate.api.controllers import lifecycle as lifecycle_ctl
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
+from vmstate.lifecycle import queue as lifecycle_queue
 
 LIST_PARAMS = {"vm_state", "task_state", "limit", "marker", "project_id"}
 EVENT_PARAMS = {"since"}
@@ -99,6 +101,8 @@ class InstanceController:
             return self.index, []
         if len(args) == 1 and args[0] in self.SUBRESOURCES:
             return getattr(self, args[0]), []
+        if len(args) == 1 and args[0] in lifecycle_ctl.SUBRESOURCES:
+            return lifecycle_ctl.SUBRESOURCES[args[0]](self.uuid).index, []
         pecan.abort(404)
 
     @pecan.expose(generic=True, template="json")
@@ -110,7 +114,8 @@ class InstanceController:
         ctx = _context()
         policy.authorize("vmstate:instance:get", ctx)
         row = db_api.instance_get(ctx, _uuid(self.uuid))
-        return {"instance": views.instance(row, matrix_mod.get())}
+        return {"instance": lifecycle_ctl.instance_view(ctx, row,
+                                                        matrix_mod.get())}
 
     @index.when(method="PATCH", template="json")
     def patch(self) -> dict[str, Any]:
@@ -121,7 +126,8 @@ class InstanceController:
         row = db_api.transition(_scope(ctx), uuid, body["instance"],
                                 expected=body.get("expected"),
                                 action="update", reason=body.get("reason"))
-        return {"instance": views.instance(row, matrix_mod.get())}
+        return {"instance": lifecycle_ctl.instance_view(ctx, row,
+                                                        matrix_mod.get())}
 
     @pecan.expose(generic=True, template="json")
     def actions(self) -> None:
@@ -135,11 +141,13 @@ class InstanceController:
         uuid = _uuid(self.uuid)
         matrix = matrix_mod.get()
         matrix.definition(body["action"])
-        task = lifecycle.begin(_scope(ctx), uuid, body["action"],
-                               matrix=matrix,
-                               reason=body.get("reason"))
+        scoped = _scope(ctx)
+        # Starts it now, or queues it if asked (or by default) and busy.
+        requested = lifecycle_queue.request(
+            scoped, uuid, body["action"], matrix=matrix,
+            reason=body.get("reason"), queue=body.get("queue"))
         pecan.response.status = 202
-        return {"instance": views.instance(task.instance, matrix)}
+        return lifecycle_ctl.action_result(scoped, uuid, requested, matrix)
 
     @pecan.expose(generic=True, template="json")
     def events(self) -> None:
@@ -245,6 +253,7 @@ class InstancesController:
         next_url = None
         if page and len(rows) == page:
             next_url = _next_link(params, rows[-1]["uuid"])
+        lifecycle_ctl.with_queues(ctx, rows)
         return {"instances": [views.instance(r, matrix) for r in rows],
                 "next": next_url}
 

@@ -1,0 +1,207 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""The lifecycle engine's sub-resources of ``/v1/instances/{uuid}``.
+
+``POST reset`` (Nova's os-resetState) and ``POST clear_error`` for admins,
+``PUT power_state`` for observers, ``DELETE queue`` to cancel queued
+actions; and the answers of ``POST actions``, which may queue. Like every
+controller: policy first, validation, one call into the lifecycle layer,
+the view.
+"""
+
+import re
+from typing import Any
+
+import pecan
+
+from vmstate import exception
+from vmstate import matrix as matrix_mod
+from vmstate.api import policy
+from vmstate.api import schemas
+from vmstate.api import validation
+from vmstate.api import views
+from vmstate.db import api as db_api
+from vmstate.db import queue as db_queue
+from vmstate.lifecycle import power
+from vmstate.lifecycle import queue
+from vmstate.lifecycle import reset
+from vmstate.matrix import Matrix
+
+REASON = {"type": "string", "minLength": 1, "maxLength": 255,
+          "pattern": "\\S"}
+
+RESET_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "vm_state": {"type": "string", "enum": list(reset.RESET_VM_STATES)},
+        "reason": REASON,
+    },
+    "required": ["vm_state", "reason"],
+    "additionalProperties": False,
+}
+
+CLEAR_ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {"reason": REASON},
+    "required": ["reason"],
+    "additionalProperties": False,
+}
+
+POWER_STATE_SCHEMA = {
+    "type": "object",
+    "properties": {"power_state": schemas.POWER_STATE},
+    "required": ["power_state"],
+    "additionalProperties": False,
+}
+
+
+_UUID = re.compile(schemas.UUID_PATTERN)
+
+
+def _uuid(value: str) -> str:
+    # A malformed id cannot name an instance: 404, as Nova answers.
+    if _UUID.fullmatch(value) is None:
+        raise exception.InstanceNotFound(value)
+    return value.lower()
+
+
+def _scope(ctx: Any) -> Any:
+    """The context to act with: every project's, where policy says so."""
+    if policy.check("vmstate:instance:all_projects", ctx):
+        return ctx.elevated()
+    return ctx
+
+
+def with_queues(ctx: Any, rows: list[dict[str, Any]]
+                ) -> list[dict[str, Any]]:
+    """``rows`` with their ``queue`` (one query for all of them)."""
+    found = db_queue.entries(ctx, [r["uuid"] for r in rows])
+    for row in rows:
+        row["queue"] = found[row["uuid"]]
+    return rows
+
+
+def instance_view(ctx: Any, row: dict[str, Any],
+                  matrix: Matrix) -> dict[str, Any]:
+    """The instance view, with its queue."""
+    return views.instance(with_queues(ctx, [dict(row)])[0], matrix)
+
+
+def action_result(ctx: Any, uuid: str, requested: queue.Requested,
+                  matrix: Matrix) -> dict[str, Any]:
+    """The 202 body of ``POST actions``: the instance, and what was
+    queued when the action did not start at once."""
+    if requested.task is not None:
+        return {"instance": instance_view(ctx, requested.task.instance,
+                                          matrix)}
+    row = db_api.instance_get(ctx, uuid)
+    entry = requested.queued or {}
+    return {
+        "instance": instance_view(ctx, row, matrix),
+        "queued": dict(
+            views.queued(entry), position=requested.position,
+            collapsed=requested.kind == queue.COLLAPSED,
+            superseded=[e["action"] for e in requested.dropped]),
+    }
+
+
+class _SubResource:
+    """One sub-resource of an instance. Each subclass has its own generic
+    ``index`` (methods other than its own answer 405)."""
+
+    def __init__(self, uuid: str) -> None:
+        self.uuid = uuid
+
+
+class ResetController(_SubResource):
+    """``POST /v1/instances/{uuid}/reset {"vm_state", "reason"}``."""
+
+    @pecan.expose(generic=True, template="json")
+    def index(self) -> None:
+        pecan.abort(405)
+
+    @index.when(method="POST", template="json")
+    def post(self) -> dict[str, Any]:
+        ctx = pecan.request.context
+        policy.authorize("vmstate:instance:reset_state", ctx)
+        body = validation.body(pecan.request, RESET_SCHEMA)
+        matrix = matrix_mod.get()
+        scoped = _scope(ctx)
+        row = reset.reset_state(scoped, _uuid(self.uuid), body["vm_state"],
+                                body["reason"], matrix=matrix)
+        return {"instance": instance_view(scoped, row, matrix)}
+
+
+class ClearErrorController(_SubResource):
+    """``POST /v1/instances/{uuid}/clear_error {"reason"}``."""
+
+    @pecan.expose(generic=True, template="json")
+    def index(self) -> None:
+        pecan.abort(405)
+
+    @index.when(method="POST", template="json")
+    def post(self) -> dict[str, Any]:
+        ctx = pecan.request.context
+        policy.authorize("vmstate:instance:clear_error", ctx)
+        body = validation.body(pecan.request, CLEAR_ERROR_SCHEMA)
+        scoped = _scope(ctx)
+        row = reset.clear_error(scoped, _uuid(self.uuid), body["reason"])
+        return {"instance": instance_view(scoped, row, matrix_mod.get())}
+
+
+class PowerStateController(_SubResource):
+    """``PUT /v1/instances/{uuid}/power_state {"power_state"}``."""
+
+    @pecan.expose(generic=True, template="json")
+    def index(self) -> None:
+        pecan.abort(405)
+
+    @index.when(method="PUT", template="json")
+    def put(self) -> dict[str, Any]:
+        ctx = pecan.request.context
+        policy.authorize("vmstate:instance:power_state", ctx)
+        body = validation.body(pecan.request, POWER_STATE_SCHEMA)
+        matrix = matrix_mod.get()
+        scoped = _scope(ctx)
+        done = power.report(scoped, _uuid(self.uuid), body["power_state"],
+                            matrix=matrix)
+        return {"instance": instance_view(scoped, done.instance, matrix),
+                "changed": done.changed, "reaction": done.reaction}
+
+
+class QueueController(_SubResource):
+    """``DELETE /v1/instances/{uuid}/queue``: cancel queued actions."""
+
+    @pecan.expose(generic=True, template="json")
+    def index(self) -> None:
+        pecan.abort(405)
+
+    @index.when(method="DELETE", template="json")
+    def delete(self) -> dict[str, Any]:
+        ctx = pecan.request.context
+        policy.authorize("vmstate:instance:queue:delete", ctx)
+        uuid = _uuid(self.uuid)
+        scoped = _scope(ctx)
+        removed = queue.cancel(scoped, uuid)
+        row = db_api.instance_get(scoped, uuid)
+        return {"instance": instance_view(scoped, row, matrix_mod.get()),
+                "cancelled": [views.queued(e) for e in removed]}
+
+
+#: Path segment -> controller, for InstanceController's routing.
+SUBRESOURCES = {
+    "reset": ResetController,
+    "clear_error": ClearErrorController,
+    "power_state": PowerStateController,
+    "queue": QueueController,
+}

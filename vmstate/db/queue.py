@@ -1,0 +1,211 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+
+"""Queued actions: stored per instance in request order, taken off once.
+
+:func:`push` changes a queue under the instance's row lock (``SELECT ..
+FOR UPDATE``; SQLite serializes writers anyway), so the rules that shape
+a queue (coalescing, its bound: the lifecycle layer passes them in as a
+``plan``) see every other push and every task that ends in order.
+
+A queued action starts through :func:`vmstate.db.api.begin` with
+:func:`claim` of its entry: the entry's DELETE runs in the begin's
+transaction, so the action starts exactly when it leaves the queue; two
+processes draining the same queue cannot both start it, nor start the
+next one first.
+"""
+
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+from oslo_utils import timeutils
+import sqlalchemy as sa
+
+from vmstate import exception
+from vmstate.db import api as db_api
+from vmstate.db import cas
+from vmstate.db import engine
+from vmstate.db import models
+
+_q = models.action_queue.c
+_i = models.instances.c
+
+ENTRY_COLUMNS = ("id", "instance_uuid", "action", "reason", "request_id",
+                 "user_id", "project_id", "created_at")
+_ENTRY = tuple(_q[name] for name in ENTRY_COLUMNS)
+
+_QUEUE = (sa.select(*_ENTRY)
+          .where(_q.instance_uuid == sa.bindparam("uuid"))
+          .order_by(_q.id))
+
+# Instances with queued actions and no task: the sweeper's safety net
+# for a drain that never happened (a process that died after ending a
+# task). Driven by the queue (small), joined to instances by uuid.
+PENDING = (sa.select(_q.instance_uuid)
+           .join(models.instances, _i.uuid == _q.instance_uuid)
+           .where(_i.task_state.is_(None))
+           .group_by(_q.instance_uuid)
+           .order_by(sa.func.min(_q.id))
+           .limit(sa.bindparam("limit")))
+
+
+class ClaimLost(exception.Conflict):
+    """The queued action was taken off its queue by someone else."""
+
+    def __init__(self, entry_id: int) -> None:
+        super().__init__("Queued action %d was already taken" % entry_id)
+        self.entry_id = entry_id
+
+
+class Plan:
+    """What a push does to a queue: entries to drop, and whether to add.
+
+    Built by the lifecycle layer's coalescing rules (it may also raise a
+    :class:`~vmstate.exception.Conflict` to refuse the request).
+    """
+
+    def __init__(self, add: bool, drop: Sequence[int] = ()) -> None:
+        self.add = add
+        self.drop = tuple(drop)
+
+
+#: ``plan(instance, queue) -> Plan``: called under the row lock with the
+#: instance as it is and its queued entries in order.
+Planner = Callable[[Mapping[str, Any], list[dict[str, Any]]], Plan]
+
+
+def _entries(conn: sa.Connection, uuid: str) -> list[dict[str, Any]]:
+    return [dict(row._mapping) for row in conn.execute(_QUEUE,
+                                                       {"uuid": uuid})]
+
+
+@db_api._retry
+def push(context: Any, uuid: str, action: str, reason: str | None,
+         plan: Planner) -> dict[str, Any]:
+    """Queue ``action`` for ``uuid`` as ``plan`` decides, atomically.
+
+    The entry records ``context``'s user, project and request id.
+
+    :returns: ``{"instance": ..., "queue": [entries after], "entry": the
+        new entry or None, "dropped": [entries removed]}``.
+    :raises InstanceNotFound: no such instance visible to ``context``.
+    :raises Conflict: what ``plan`` raises; nothing was changed.
+    """
+    select = sa.select(*(_i[name] for name in cas.INSTANCE_COLUMNS)).where(
+        _i.uuid == uuid, *cas.scope(context)).with_for_update()
+    with engine.writer(context) as conn:
+        row = conn.execute(select).first()
+        if row is None:
+            raise exception.InstanceNotFound(uuid)
+        instance = cas.instance_dict(row._mapping)
+        queue = _entries(conn, uuid)
+        decision = plan(instance, queue)
+        dropped = [e for e in queue if e["id"] in decision.drop]
+        if dropped:
+            conn.execute(sa.delete(models.action_queue).where(
+                _q.id.in_([e["id"] for e in dropped])))
+        entry = None
+        if decision.add:
+            values = {
+                "instance_uuid": uuid, "action": action, "reason": reason,
+                "request_id": getattr(context, "request_id", None),
+                "user_id": getattr(context, "user_id", None),
+                "project_id": getattr(context, "project_id", None),
+                "created_at": timeutils.utcnow(),
+            }
+            new_id = conn.execute(sa.insert(models.action_queue)
+                                  .values(values)).inserted_primary_key[0]
+            entry = dict(values, id=new_id)
+        return {"instance": instance, "queue": _entries(conn, uuid),
+                "entry": entry, "dropped": dropped}
+
+
+@db_api._retry
+def entries(context: Any, uuids: Sequence[str]
+            ) -> dict[str, list[dict[str, Any]]]:
+    """The queues of ``uuids`` (each oldest first), in one query.
+
+    For instances the caller has already read: no project scoping here.
+    """
+    found: dict[str, list[dict[str, Any]]] = {u: [] for u in uuids}
+    if not uuids:
+        return found
+    stmt = (sa.select(*_ENTRY).where(_q.instance_uuid.in_(list(uuids)))
+            .order_by(_q.id))
+    with engine.reader(context) as conn:
+        for row in conn.execute(stmt):
+            found[row.instance_uuid].append(dict(row._mapping))
+    return found
+
+
+@db_api._retry
+def head(context: Any, uuid: str) -> dict[str, Any] | None:
+    """The oldest queued action of ``uuid``, or ``None``."""
+    with engine.reader(context) as conn:
+        row = conn.execute(_QUEUE.limit(1), {"uuid": uuid}).first()
+    return None if row is None else dict(row._mapping)
+
+
+def claim(entry_id: int) -> cas.Claim:
+    """The claim that takes entry ``entry_id`` off its queue, for
+    :func:`vmstate.db.api.begin`.
+
+    :raises ClaimLost: (when run) the entry is gone already.
+    """
+    def take(conn: sa.Connection) -> None:
+        done = conn.execute(sa.delete(models.action_queue).where(
+            _q.id == entry_id))
+        if done.rowcount != 1:
+            raise ClaimLost(entry_id)
+    return take
+
+
+@db_api._retry
+def drop(context: Any, entry_id: int) -> bool:
+    """Remove one entry (an action that can no longer start).
+
+    :returns: whether this call removed it (``False``: someone else did).
+    """
+    with engine.writer(context) as conn:
+        done = conn.execute(sa.delete(models.action_queue).where(
+            _q.id == entry_id))
+        return done.rowcount == 1
+
+
+@db_api._retry
+def clear(context: Any, uuid: str) -> list[dict[str, Any]]:
+    """Remove every queued action of ``uuid``; return what was removed.
+
+    :raises InstanceNotFound: no such instance visible to ``context``.
+    """
+    with engine.writer(context) as conn:
+        found = conn.execute(sa.select(_i.id).where(
+            _i.uuid == uuid, *cas.scope(context))).first()
+        if found is None:
+            raise exception.InstanceNotFound(uuid)
+        removed = _entries(conn, uuid)
+        if removed:
+            conn.execute(sa.delete(models.action_queue).where(
+                _q.id.in_([e["id"] for e in removed])))
+        return removed
+
+
+@db_api._retry
+def pending(context: Any, limit: int) -> list[str]:
+    """Up to ``limit`` instances with queued actions and no task running,
+    those waiting longest first."""
+    with engine.reader(context) as conn:
+        return [row.instance_uuid
+                for row in conn.execute(PENDING, {"limit": limit})]
