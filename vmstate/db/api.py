@@ -23,7 +23,8 @@ power_state, version, task_id, task_action, created_at, updated_at,
 state_changed_at, task_started_at, task_heartbeat_at, fault`` (datetimes
 are naive UTC; ``fault`` a dict or ``None``). Functions that change state
 add ``"event"``: the history row they wrote (see :func:`instance_events`),
-so that callers can publish it once the transaction has committed.
+and hand the result to :mod:`vmstate.db.listeners` once the transaction
+has committed (that is how :mod:`vmstate.events` publishes it).
 
 ``None`` as a task_state, in values, in ``expected`` and in filters,
 always means "no task running"; a key left out means "do not care".
@@ -51,6 +52,7 @@ from vmstate import states
 from vmstate.db import cas
 from vmstate.db import conditions
 from vmstate.db import engine
+from vmstate.db import listeners
 from vmstate.db import models
 from vmstate.db.conditions import AllowedCells
 
@@ -238,17 +240,18 @@ def instance_create(context: Any, values: Mapping[str, Any]
 def _create(context: Any, row: dict[str, Any], change: cas.Change
             ) -> dict[str, Any]:
     change.attempts += 1
+    result: dict[str, Any] | None = None
     with engine.writer(context) as conn:
         if change.attempts > 1:
-            done = cas.committed(conn, context, change)
-            if done is not None:
-                return done
-        conn.execute(sa.insert(models.instances).values(row))
-        created = dict(row, prev_vm_state=None, prev_task_state=None,
-                       prev_power_state=None)
-        event = cas.record(conn, context, change, _Mapped(created))
-    result = cas.instance_dict(row)
-    result["event"] = event
+            result = cas.committed(conn, context, change)
+        if result is None:
+            conn.execute(sa.insert(models.instances).values(row))
+            created = dict(row, prev_vm_state=None, prev_task_state=None,
+                           prev_power_state=None)
+            event = cas.record(conn, context, change, _Mapped(created))
+            result = cas.instance_dict(row)
+            result["event"] = event
+    listeners.committed(result)
     return result
 
 
@@ -326,9 +329,7 @@ def transition(context: Any, uuid: str, values: Mapping[str, Any],
 
 
 def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
-          begins: str | None, reason: str | None = None,
-          expected: Mapping[str, Any] | None = None,
-          claim: cas.Claim | None = None) -> dict[str, Any]:
+          begins: str | None, reason: str | None = None) -> dict[str, Any]:
     """Start ``action`` if the instance is in one of the ``allowed`` cells.
 
     The WHERE clause admits exactly those cells (no read before the
@@ -341,32 +342,20 @@ def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
     ``allowed`` from the matrix and turns a conflict into Nova's
     ``InstanceInvalidState``.
 
-    :param expected: more values the instance must have, as in
-        :func:`transition` (a ``version``: nobody changed it since it was
-        read), compared in the same WHERE clause.
-    :param claim: run in the same transaction once the UPDATE matched
-        (taking a queued action off its queue): the begin commits only if
-        the claim succeeds, and the claim only if the begin does.
     :raises InstanceNotFound: no such instance visible to ``context``.
-    :raises StateConflict: the instance's cell is not allowed, or it is
-        not as ``expected``; ``expected`` is ``{"action": action}`` (and
-        the expected values) and ``actual`` holds the instance's state.
-    :raises Conflict: what ``claim`` raises when it fails; nothing was
-        changed.
+    :raises StateConflict: the instance's cell is not allowed;
+        ``expected`` is ``{"action": action}`` and ``actual`` holds the
+        instance's state.
     """
-    expected = dict(expected or {})
-    _check_expected(expected)
-    expected_shape, params = conditions.expected_shape(expected)
+    params = {}
     if begins is not None:
-        params.update({"p_task_state": begins, "p_action": action,
-                       "p_task_id": uuidutils.generate_uuid()})
-    shape = ("begin", allowed, begins is not None, expected_shape)
+        params = {"p_task_state": begins, "p_action": action,
+                  "p_task_id": uuidutils.generate_uuid()}
+    shape = ("begin", allowed, begins is not None)
     change = cas.Change(
         uuid, action, shape,
-        functools.partial(_begin_statement, allowed, begins is not None,
-                          expected_shape),
-        params, {"action": action, **expected}, timeutils.utcnow(), reason,
-        claim=claim)
+        functools.partial(_begin_statement, allowed, begins is not None),
+        params, {"action": action}, timeutils.utcnow(), reason)
     return _apply(context, change)
 
 
@@ -411,12 +400,15 @@ def checkpoint(context: Any, uuid: str, task_id: str, task_state: str,
 @_retry
 def _apply(context: Any, change: cas.Change) -> dict[str, Any]:
     change.attempts += 1
+    result: dict[str, Any] | None = None
     with engine.writer(context) as conn:
         if change.attempts > 1:
-            done = cas.committed(conn, context, change)
-            if done is not None:
-                return done
-        return cas.apply(conn, context, change)
+            result = cas.committed(conn, context, change)
+        if result is None:
+            result = cas.apply(conn, context, change)
+    # Committed (the writer block has ended): now others may hear of it.
+    listeners.committed(result)
+    return result
 
 
 # The statement builders: bound parameters only, so that each form is built
@@ -426,12 +418,10 @@ def _now() -> Any:
     return cas.param("now", _c.updated_at)
 
 
-def _begin_statement(allowed: AllowedCells, runs_task: bool,
-                     expected_shape: Any = ()
+def _begin_statement(allowed: AllowedCells, runs_task: bool
                      ) -> tuple[cas.Assignments, list[Any]]:
     cond = conditions.condition(allowed)
     where = [] if cond is None else [cond]
-    where += conditions.expected_terms(expected_shape)
     if not runs_task:
         return [], where
     return [
