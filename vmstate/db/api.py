@@ -329,7 +329,9 @@ def transition(context: Any, uuid: str, values: Mapping[str, Any],
 
 
 def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
-          begins: str | None, reason: str | None = None) -> dict[str, Any]:
+          begins: str | None, reason: str | None = None,
+          expected: Mapping[str, Any] | None = None,
+          claim: cas.Claim | None = None) -> dict[str, Any]:
     """Start ``action`` if the instance is in one of the ``allowed`` cells.
 
     The WHERE clause admits exactly those cells (no read before the
@@ -342,20 +344,32 @@ def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
     ``allowed`` from the matrix and turns a conflict into Nova's
     ``InstanceInvalidState``.
 
+    :param expected: more values the instance must have, as in
+        :func:`transition` (a ``version``: nobody changed it since it was
+        read), compared in the same WHERE clause.
+    :param claim: run in the same transaction once the UPDATE matched
+        (taking a queued action off its queue): the begin commits only if
+        the claim succeeds, and the claim only if the begin does.
     :raises InstanceNotFound: no such instance visible to ``context``.
-    :raises StateConflict: the instance's cell is not allowed;
-        ``expected`` is ``{"action": action}`` and ``actual`` holds the
-        instance's state.
+    :raises StateConflict: the instance's cell is not allowed, or it is
+        not as ``expected``; ``expected`` is ``{"action": action}`` (and
+        the expected values) and ``actual`` holds the instance's state.
+    :raises Conflict: what ``claim`` raises when it fails; nothing was
+        changed.
     """
-    params = {}
+    expected = dict(expected or {})
+    _check_expected(expected)
+    expected_shape, params = conditions.expected_shape(expected)
     if begins is not None:
-        params = {"p_task_state": begins, "p_action": action,
-                  "p_task_id": uuidutils.generate_uuid()}
-    shape = ("begin", allowed, begins is not None)
+        params.update({"p_task_state": begins, "p_action": action,
+                       "p_task_id": uuidutils.generate_uuid()})
+    shape = ("begin", allowed, begins is not None, expected_shape)
     change = cas.Change(
         uuid, action, shape,
-        functools.partial(_begin_statement, allowed, begins is not None),
-        params, {"action": action}, timeutils.utcnow(), reason)
+        functools.partial(_begin_statement, allowed, begins is not None,
+                          expected_shape),
+        params, {"action": action, **expected}, timeutils.utcnow(), reason,
+        claim=claim)
     return _apply(context, change)
 
 
@@ -418,10 +432,12 @@ def _now() -> Any:
     return cas.param("now", _c.updated_at)
 
 
-def _begin_statement(allowed: AllowedCells, runs_task: bool
+def _begin_statement(allowed: AllowedCells, runs_task: bool,
+                     expected_shape: Any = ()
                      ) -> tuple[cas.Assignments, list[Any]]:
     cond = conditions.condition(allowed)
     where = [] if cond is None else [cond]
+    where += conditions.expected_terms(expected_shape)
     if not runs_task:
         return [], where
     return [
