@@ -69,8 +69,9 @@ def event(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def wait_result(result: Any, matrix: Matrix) -> dict[str, Any]:
+def wait_result(result: Any, instance_view: dict[str, Any]
+                ) -> dict[str, Any]:
     """How a wait ended: ``status``, the vm_states ``seen`` in order, and
-    the instance as the wait last knew it."""
+    the view of the instance as the wait last knew it."""
     return {"status": result.status, "seen": list(result.seen),
-            "instance": instance(result.instance, matrix)}
+            "instance": instance_view}

@@ -202,7 +202,10 @@ class InstanceController:
         if result.status == lifecycle.waits.CANCELLED:
             raise exception.ServiceUnavailable(
                 "vmstate-api is stopping; wait again")
-        return views.wait_result(result, matrix)
+        # The same view as GET shows (with the queue): read once the wait
+        # is over, never while it waits.
+        return views.wait_result(result, lifecycle_ctl.instance_view(
+            ctx, result.instance, matrix))
 
 
 class InstancesController:
