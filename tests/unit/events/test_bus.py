@@ -16,6 +16,7 @@
 
 import datetime
 import threading
+import time
 
 import fixtures
 
@@ -276,3 +277,49 @@ class TestChange(base.TestCase):
                      '{"uuid": "u", "version": 1, "vm_state": "a", '
                      '"task_state": null, "instance": [1]}'):
             self.assertRaises(ValueError, change_mod.decode, text)
+
+
+class TestPostgreSQLDriverWithoutServer(base.TestCase):
+    """What the driver does when it cannot reach its server: it never
+    raises into a write or a wait."""
+
+    URL = "postgresql://nobody:secret@127.0.0.1:1/vmstate?connect_timeout=1"
+
+    def setUp(self):
+        super().setUp()
+        from vmstate.conf import CONF
+        self.flags(group="database", connection=self.URL)
+        self.flags(group="events", driver="postgresql", connect_timeout=0.2,
+                   reconnect_interval=0.05)
+        self.logger = self.useFixture(fixtures.FakeLogger())
+        self.bus = events.Bus(events.load_driver(CONF))
+        self.addCleanup(self.bus.close)
+
+    def test_connect_arguments(self):
+        from vmstate.events.drivers import postgresql
+        args, kwargs = postgresql.connect_args(self.URL)
+        self.assertEqual([], args)
+        self.assertEqual(
+            {"host": "127.0.0.1", "port": 1, "user": "nobody",
+             "password": "secret", "dbname": "vmstate",
+             # From the URL, not the driver's default of 10.
+             "connect_timeout": "1", "keepalives": 1,
+             "keepalives_idle": 30, "keepalives_interval": 10,
+             "keepalives_count": 3, "application_name": "vmstate-events"},
+            kwargs)
+        for url in ("sqlite://", "mysql+pymysql://u:p@h/db", "::nonsense"):
+            self.assertRaises(events.EventBusError,
+                              postgresql.connect_args, url)
+
+    def test_subscribe_gives_up_waiting_for_the_channel(self):
+        began = time.monotonic()
+        subscription = self.bus.subscribe("u", Recorder())
+        self.assertLess(time.monotonic() - began, 5)
+        subscription.close()
+        self.assertIn("is not listening yet", self.logger.output)
+
+    def test_publish_logs_and_returns(self):
+        self.bus.driver.publish(events.StateChange("u", 2, "active", None,
+                                                   1))
+        self.assertIn("Could not notify other processes of u version 2",
+                      self.logger.output)
