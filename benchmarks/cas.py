@@ -50,6 +50,7 @@ import time
 import databases
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
+import results
 import sqlalchemy as sa
 
 from vmstate import context
@@ -186,7 +187,9 @@ def main(argv=None):
                         help="batches per pattern; the best counts")
     parser.add_argument("--postgresql", default=ADMIN_PG,
                         help="an account that may create databases")
+    results.add_argument(parser)
     args = parser.parse_args(argv)
+    found = results.Results("cas")
 
     backends = [("SQLite", databases.sqlite_database()),
                 ("PostgreSQL",
@@ -201,10 +204,17 @@ def main(argv=None):
         for name, (rate, data, control) in result.items():
             print("%-11s %-14s %12.0f %16.2f %14.2f" % (
                 label, name, rate, data, control))
+            found.figure(label, "%s transitions/s" % name, rate, "1/s")
+            found.figure(label, "%s statements/transition" % name, data,
+                         "statements")
         speedup = result["vmstate"][0] / result["nova"][0]
         statements = result["vmstate"][1]
-        met_stmts = statements <= MAX_STATEMENTS
-        met_speed = speedup >= MIN_SPEEDUP
+        met_stmts = found.target(
+            "%s statements per transition" % label, statements,
+            "<= %d" % MAX_STATEMENTS, statements <= MAX_STATEMENTS)
+        met_speed = found.target(
+            "%s throughput over the Nova pattern" % label, speedup,
+            ">= %.1fx" % MIN_SPEEDUP, speedup >= MIN_SPEEDUP)
         all_met = all_met and met_stmts and met_speed
         print("%-11s statements per transition %.2f (target <= %d): %s" % (
             label, statements, MAX_STATEMENTS,
@@ -212,6 +222,7 @@ def main(argv=None):
         print("%-11s speedup over the Nova pattern %.2fx (target >= %.1fx):"
               " %s" % (label, speedup, MIN_SPEEDUP,
                        "met" if met_speed else "NOT met"))
+    found.write(args.json)
     return 0 if all_met else 1
 
 

@@ -35,6 +35,8 @@ import functools
 import sys
 import timeit
 
+import results
+
 from vmstate import guard
 from vmstate import matrix
 from vmstate import states
@@ -140,7 +142,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5,
                         help="timing runs per variant (default 5)")
+    results.add_argument(parser)
     args = parser.parse_args(argv)
+    found = results.Results("guard")
 
     matrix.set_default(matrix.load(["nova"]))
     namespace = {"api": build_api(), "ctx": object(),
@@ -161,6 +165,9 @@ def main(argv=None):
         print("call %s" % case)
         for name, _ in VARIANTS:
             print("  %-15s %7.1f ns/call" % (name, t[name] * 1e9))
+            found.figure("call %s" % case, name, t[name] * 1e9, "ns/call")
+        found.target("guard/nova overhead, call %s" % case, ratio,
+                     "<= %.1f" % TARGET, ratio <= TARGET)
         print("  overhead: check_vm_state %.1f ns, nova-style %.1f ns"
               % (guard_overhead * 1e9, nova_overhead * 1e9))
         print("  ratio guard/nova: %.2f (%s)" % (
@@ -170,6 +177,7 @@ def main(argv=None):
     print()
     print("worst ratio %.2f; target <= %.1f: %s" % (
         worst, TARGET, "met" if worst <= TARGET else "NOT met"))
+    found.write(args.json)
     return 0
 
 
