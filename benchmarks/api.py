@@ -79,6 +79,7 @@ import threading
 import time
 
 import databases
+import results
 
 BACKENDS = ("sqlite", "postgresql")
 # A member of one project, as a dashboard or a compute API calls.
@@ -506,7 +507,9 @@ def main(argv=None):
                         default=databases.POSTGRESQL_ADMIN,
                         help="a PostgreSQL account that may create "
                              "databases (default %(default)s)")
+    results.add_argument(parser)
     args = parser.parse_args(argv)
+    found = results.Results("api")
     if args.client_processes < 1 or min(args.clients) < 1:
         parser.error("clients and processes must be at least 1")
     # Cleanup also on SIGTERM, not only on ^C.
@@ -539,6 +542,10 @@ def main(argv=None):
             backend, op, clients, cell.processes, cell.requests, cell.rps,
             cell.p50 * 1000, cell.p99 * 1000, sum(cell.errors.values()),
             server_cpu, cell.client_cpu, note), flush=True)
+        for name, value, unit in (("%s rps" % op, cell.rps, "req/s"),
+                                  ("%s p50" % op, cell.p50 * 1000, "ms"),
+                                  ("%s p99" % op, cell.p99 * 1000, "ms")):
+            found.figure(backend, name, value, unit, clients=clients)
 
     failures = []
     for backend in args.backends:
@@ -548,6 +555,9 @@ def main(argv=None):
             failures.append("%s: %s: %s" % (backend, type(err).__name__,
                                             err))
     print()
+    found.target("answers other than 200/202, broken connections or "
+                 "server errors", float(len(failures)), "0", not failures)
+    found.write(args.json)
     if failures:
         print("FAILED:")
         for failure in failures:
