@@ -18,6 +18,7 @@ import datetime
 
 import fixtures
 from oslo_utils import timeutils
+from sqlalchemy import event as sa_event
 
 from vmstate.conf import CONF
 from vmstate.lifecycle import engine
@@ -95,3 +96,44 @@ class Engine(fixtures.Fixture):
         # (ctxt, message, priority, retry) tuples of the test driver.
         return [(m["event_type"], m["payload"]) for _, m, _, _ in
                 _impl_test.NOTIFICATIONS]
+
+
+def captured(engine, call):
+    """The SELECT statements ``call()`` runs on ``engine``, with their
+    parameters, as the driver receives them."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, parameters))
+
+    sa_event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", record)
+    return seen
+
+
+def explain(engine, statement, parameters):
+    """The database's plan of ``statement`` as text, one line per row.
+
+    SQLite's EXPLAIN QUERY PLAN, PostgreSQL's EXPLAIN with sequential
+    scans priced out (so a plan that still scans has no index to use),
+    MariaDB's EXPLAIN (its ``type`` and ``key`` columns).
+    """
+    name = engine.dialect.name
+    with engine.connect() as conn:
+        if name == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement,
+                                        parameters)
+            return [row[-1] for row in rows]
+        if name == "postgresql":
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
+            return [row[0] for row in rows]
+        rows = conn.exec_driver_sql("EXPLAIN " + statement, parameters)
+        return ["table=%s type=%s key=%s" % (r._mapping["table"],
+                                             r._mapping["type"],
+                                             r._mapping["key"])
+                for r in rows]

@@ -52,13 +52,17 @@ _QUEUE = (sa.select(*_ENTRY)
 
 # Instances with queued actions and no task: the sweeper's safety net
 # for a drain that never happened (a process that died after ending a
-# task). Driven by the queue (small), joined to instances by uuid.
-PENDING = (sa.select(_q.instance_uuid)
-           .join(models.instances, _i.uuid == _q.instance_uuid)
-           .where(_i.task_state.is_(None))
-           .group_by(_q.instance_uuid)
-           .order_by(sa.func.min(_q.id))
-           .limit(sa.bindparam("limit")))
+# task). In two steps, so that no planner may drive the search from the
+# instances (most of which are idle): the queued instances, from the
+# queue alone (small: pending requests), then which of them are idle, by
+# their uuids (the unique index).
+QUEUED_INSTANCES = (sa.select(_q.instance_uuid)
+                    .group_by(_q.instance_uuid)
+                    .order_by(sa.func.min(_q.id)))
+IDLE_AMONG = sa.select(_i.uuid).where(
+    _i.uuid.in_(sa.bindparam("uuids", expanding=True)),
+    _i.task_state.is_(None))
+_CHUNK = 500
 
 
 class ClaimLost(exception.Conflict):
@@ -206,6 +210,15 @@ def clear(context: Any, uuid: str) -> list[dict[str, Any]]:
 def pending(context: Any, limit: int) -> list[str]:
     """Up to ``limit`` instances with queued actions and no task running,
     those waiting longest first."""
+    found: list[str] = []
     with engine.reader(context) as conn:
-        return [row.instance_uuid
-                for row in conn.execute(PENDING, {"limit": limit})]
+        queued = [row.instance_uuid
+                  for row in conn.execute(QUEUED_INSTANCES)]
+        for start in range(0, len(queued), _CHUNK):
+            chunk = queued[start:start + _CHUNK]
+            idle = {row.uuid for row in conn.execute(
+                IDLE_AMONG, {"uuids": chunk})}
+            found.extend(u for u in chunk if u in idle)
+            if len(found) >= limit:
+                break
+    return found[:limit]

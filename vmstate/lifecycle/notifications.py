@@ -51,6 +51,7 @@ from typing import Any
 
 from oslo_log import log as logging
 
+from vmstate import context as vm_context
 from vmstate.conf import CONF
 
 LOG = logging.getLogger(__name__)
@@ -103,10 +104,15 @@ def transition_payload(instance: dict[str, Any]) -> dict[str, Any]:
     })
 
 
-def _context(event: dict[str, Any]) -> dict[str, Any]:
-    return {"request_id": event.get("request_id"),
-            "user_id": event.get("user_id"),
-            "project_id": event.get("project_id")}
+def _context(event: dict[str, Any]) -> Any:
+    """The context of the change (who, which request), for the envelope.
+    """
+    kwargs: dict[str, Any] = {"user_id": event.get("user_id"),
+                              "project_id": event.get("project_id"),
+                              "overwrite": False}
+    if event.get("request_id"):
+        kwargs["request_id"] = event["request_id"]
+    return vm_context.RequestContext(**kwargs)
 
 
 class Publisher:
@@ -134,7 +140,7 @@ class Publisher:
                     name="vmstate-notifications")
                 self._thread.start()
 
-    def submit(self, ctxt: dict[str, Any], event_type: str,
+    def submit(self, ctxt: Any, event_type: str,
                payload: dict[str, Any]) -> bool:
         """Queue one INFO notification; ``False`` when the queue is full.
         """
@@ -187,6 +193,23 @@ class Publisher:
                               event_type)
 
 
+class _ContextSerializer:
+    """Payloads as they are; the context as its dict (who, which request),
+    which the drivers put in the envelope."""
+
+    def serialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return entity
+
+    def deserialize_entity(self, ctxt: Any, entity: Any) -> Any:
+        return entity
+
+    def serialize_context(self, ctxt: Any) -> dict[str, Any]:
+        return ctxt.to_dict() if hasattr(ctxt, "to_dict") else dict(ctxt)
+
+    def deserialize_context(self, ctxt: Any) -> Any:
+        return ctxt
+
+
 _lock = threading.Lock()
 _publisher: Publisher | None = None
 
@@ -215,7 +238,7 @@ def setup() -> bool:
             return False
         notifier = oslo_messaging.Notifier(
             transport, publisher_id="vmstate:%s" % socket.gethostname(),
-            driver=drivers)
+            serializer=_ContextSerializer())
         _publisher = Publisher(notifier, transport)
         LOG.info("Sending notifications with driver(s) %s to topic(s) %s",
                  ", ".join(drivers),

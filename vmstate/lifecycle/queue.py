@@ -205,6 +205,11 @@ def request(context: Any, uuid: str, action: str,
             queue: bool | None = None) -> Requested:
     """Start ``action`` now, or queue it when the instance is busy.
 
+    An action the matrix allows at once starts at once (a delete, even
+    with actions queued: it then empties the queue); only what would be
+    refused while a task runs (or while queued actions wait to start) is
+    queued.
+
     :param queue: whether to queue rather than refuse (default:
         ``[lifecycle] queue_actions``). Without it this is
         :func:`vmstate.lifecycle.begin`.
@@ -235,13 +240,14 @@ def request(context: Any, uuid: str, action: str,
                              [entries[i]["id"] for i in decision.drop])
 
     for _ in range(_ATTEMPTS):
-        if db_queue.head(context, uuid) is None:
-            try:
-                return Requested("started", task=tasks.begin(
-                    context, uuid, action, matrix=matrix, reason=reason))
-            except exception.InstanceInvalidState as err:
-                if err.task_state is None:
-                    raise
+        try:
+            return Requested("started", task=tasks.begin(
+                context, uuid, action, matrix=matrix, reason=reason))
+        except exception.InstanceInvalidState as err:
+            # Idle with nothing queued: waiting would change nothing.
+            if (err.task_state is None
+                    and db_queue.head(context, uuid) is None):
+                raise
         try:
             pushed = db_queue.push(context, uuid, action, reason, plan)
         except _Idle:
