@@ -59,6 +59,7 @@ from typing import Any
 from vmstate import events
 from vmstate import exception
 from vmstate import matrix as matrix_mod
+from vmstate.conf import CONF
 from vmstate.db import api as db_api
 from vmstate.lifecycle import reachability
 from vmstate.matrix import Matrix
@@ -165,7 +166,6 @@ def wait_for(context: Any, uuid: str, states: str | Iterable[str],
     targets = _targets(states, matrix)
     seconds = _seconds(timeout)
     deadline = time.monotonic() + seconds
-    from vmstate.conf import CONF
     interval = CONF.events.resync_interval
     inbox = _Inbox()
     tracker = _Tracker(context, uuid, targets, matrix, on_progress)
