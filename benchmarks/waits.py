@@ -42,7 +42,7 @@ across processes. The run exits 1 when one is missed or a wait did not
 end as it should.
 
 Run by hand: ``python benchmarks/waits.py [--waiters W] [--rounds R]
-[--clients C] [--delay S] [--postgresql URL]``.
+[--clients C] [--delay S] [--postgresql URL] [--json PATH]``.
 """
 
 import argparse
@@ -57,6 +57,7 @@ import threading
 import time
 
 import databases
+import results
 import sqlalchemy as sa
 
 from vmstate import context
@@ -353,16 +354,19 @@ def queries_per_waiter(clients, delay):
     return out
 
 
-def report_latency(label, values, bad, target, targets):
+def report_latency(label, values, bad, target, report):
     p50 = percentile(values, 0.50) if values else float("nan")
     p99 = percentile(values, 0.99) if values else float("nan")
     worst = max(values) if values else float("nan")
     print("%-22s %8d %9.2f %9.2f %9.2f %9d" % (
         label, len(values), p50, p99, worst, bad))
-    met = bool(values) and bad == 0 and p99 < target
-    targets.append("%s p99 wake-up: %.2f ms (target < %d ms): %s" % (
-        label, p99, target, "met" if met else "NOT met"))
-    return met
+    for name, value in (("p50", p50), ("p99", p99), ("max", worst)):
+        report.figure("wake-up latency", name, value, "ms", where=label)
+    report.figure("wake-up latency", "not woken", bad, "waits",
+                  where=label)
+    return report.target("%s p99 wake-up" % label, p99,
+                         "< %d ms" % target,
+                         bool(values) and bad == 0 and p99 < target)
 
 
 def main(argv=None):
@@ -378,22 +382,23 @@ def main(argv=None):
                              "query count (default 5)")
     parser.add_argument("--postgresql", default=databases.POSTGRESQL_ADMIN,
                         help="an account that may create databases")
+    results.add_argument(parser)
     args = parser.parse_args(argv)
     CONF([], project="vmstate", default_config_files=[])
     # Long enough that the safety net never runs in these measurements.
     CONF.set_override("resync_interval", 600, group="events")
-    targets = []
+    report = results.Results("waits")
 
     print("%-22s %8s %9s %9s %9s %9s" % (
         "wake-up latency", "samples", "p50 ms", "p99 ms", "max ms",
         "not woken"))
     met = report_latency(
         "in process (SQLite)", *in_process(args.waiters, args.rounds),
-        IN_PROCESS_P99_MS, targets)
+        IN_PROCESS_P99_MS, report)
     met = report_latency(
         "across processes (PG)",
         *across_processes(args.waiters, args.rounds, args.postgresql),
-        ACROSS_P99_MS, targets) and met
+        ACROSS_P99_MS, report) and met
 
     print()
     print("%-14s %18s %18s %16s" % (
@@ -403,9 +408,19 @@ def main(argv=None):
             args.clients, args.delay).items():
         print("%-14s %18.2f %18.2f %16.1f%s" % (
             kind, queries, requests, delay, "" if ok else "  (FAILED)"))
+        report.figure("queries per waiter", "queries", queries, "queries",
+                      client=kind, awaited_after_s=args.delay)
+        report.figure("queries per waiter", "requests", requests,
+                      "requests", client=kind)
+        report.figure("queries per waiter", "mean delay", delay, "ms",
+                      client=kind)
         met = met and ok
     print()
-    print("\n".join(targets))
+    for target in report.targets:
+        print("%s: %.2f ms (target %s): %s" % (
+            target["name"], target["value"], target["goal"],
+            "met" if target["met"] else "NOT met"))
+    report.write(args.json)
     return 0 if met else 1
 
 
