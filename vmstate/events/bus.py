@@ -28,10 +28,12 @@ The process has one bus, built from ``[events]`` on first use
 from collections.abc import Callable
 import importlib.metadata
 import threading
+import typing
 from typing import Any
 
 from oslo_log import log as logging
 from stevedore import driver as stevedore_driver
+from stevedore import exception as stevedore_exception
 
 from vmstate import exception
 from vmstate.events import drivers
@@ -200,12 +202,11 @@ def load_driver(conf: Any) -> drivers.Driver:
         manager = stevedore_driver.DriverManager(
             drivers.NAMESPACE, name, invoke_on_load=True,
             invoke_args=(conf,), on_load_failure_callback=_load_failed)
-    except stevedore_driver.NoMatches:
+    except stevedore_exception.NoMatches:
         raise EventBusError(
             "Unknown event bus driver %r ([events] driver); installed: %s"
             % (name, ", ".join(installed_drivers()) or "none")) from None
-    result: drivers.Driver = manager.driver
-    return result
+    return typing.cast(drivers.Driver, manager.driver)
 
 
 def get() -> Bus:

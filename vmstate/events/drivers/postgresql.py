@@ -83,6 +83,7 @@ def connect_args(url: str) -> tuple[list[Any], dict[str, Any]]:
             % parsed.get_backend_name())
     parsed = parsed.set(drivername="postgresql+psycopg2")
     args, kwargs = parsed.get_dialect()().create_connect_args(parsed)
+    kwargs = dict(kwargs)
     for key, value in _CONNECT_DEFAULTS.items():
         kwargs.setdefault(key, value)
     return list(args), kwargs
