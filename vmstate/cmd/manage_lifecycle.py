@@ -28,6 +28,7 @@ import sys
 import threading
 from typing import Any
 
+from oslo_config import cfg
 from oslo_db import exception as db_exc
 from sqlalchemy import exc as sa_exc
 
@@ -42,8 +43,9 @@ from vmstate.lifecycle import sweeper
 from vmstate.lifecycle import timeouts
 
 
-def _database_errors(func: Callable[[Any], int]) -> Callable[[Any], int]:
-    """Report an unreachable or broken database in one line, exit 1."""
+def _errors(func: Callable[[Any], int]) -> Callable[[Any], int]:
+    """Report an unreachable database or a bad configuration value in one
+    line, exit 1."""
     @functools.wraps(func)
     def wrapper(args: Any) -> int:
         try:
@@ -51,6 +53,10 @@ def _database_errors(func: Callable[[Any], int]) -> Callable[[Any], int]:
         except (db_exc.DBError, sa_exc.SQLAlchemyError) as err:
             print("vmstate-manage: database error: %s" % (
                 str(err).splitlines()[0]), file=sys.stderr)
+            return 1
+        except cfg.Error as err:
+            print("vmstate-manage: configuration error: %s" % err,
+                  file=sys.stderr)
             return 1
     return wrapper
 
@@ -65,7 +71,7 @@ def _sweep_arguments(parser: Any) -> None:
 
 
 @command("lifecycle", "sweep", _sweep_arguments)
-@_database_errors
+@_errors
 def sweep(args: Any) -> int:
     """Fire expired task timeouts and start forgotten queued actions."""
     if args.interval is not None and not args.interval > 0:
@@ -99,6 +105,7 @@ def sweep(args: Any) -> int:
 
 
 @command("lifecycle", "timeouts")
+@_errors
 def show_timeouts(args: Any) -> int:
     """Print the effective timeout of every task_state that has one."""
     policy = timeouts.policy()
@@ -123,7 +130,7 @@ def _show_arguments(parser: Any) -> None:
 
 
 @command("lifecycle", "show", _show_arguments)
-@_database_errors
+@_errors
 def show(args: Any) -> int:
     """Print an instance's state, task, failure counts and queue."""
     admin = context.get_admin_context()
