@@ -25,6 +25,8 @@ run_sweeper`` is off, a sweeper thread that fires expired timeouts every
 
 import sys
 
+from oslo_config import cfg
+
 from vmstate import conf
 from vmstate import events
 from vmstate import exception
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         # A bad [lifecycle] configuration stops the service now.
         engine.install()
-    except exception.MatrixError as err:
+    except (exception.MatrixError, cfg.Error) as err:
         print("vmstate-api: %s" % err, file=sys.stderr)
         return 1
     periodic = None
