@@ -25,9 +25,9 @@
      error);
    * empties the queue of an instance whose deletion began (a delete
      supersedes everything);
-   * starts the queued actions of an instance left with no task (the
-     drain), unless a timeout did it: the sweeper that fired it retries
-     the step first and drains after.
+   * starts the queued actions of an instance whose task ended, or that
+     an admin reset (the drain), unless a timeout ended the task: the
+     sweeper that fired it retries the step first and drains after.
 
 vmstate-api and the sweeper install it when they start; a program that
 uses :mod:`vmstate.lifecycle` as a library calls :func:`install` once to
@@ -45,6 +45,7 @@ from vmstate import states
 from vmstate.db import failures as db_failures
 from vmstate.db import listeners
 from vmstate.db import queue as db_queue
+from vmstate.db import reset as db_reset
 from vmstate.lifecycle import notifications
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import timeouts
@@ -53,6 +54,8 @@ LOG = logging.getLogger(__name__)
 
 _lock = threading.Lock()
 _installed = False
+
+_ADMIN_ACTIONS = frozenset((db_reset.RESET_STATE, db_reset.CLEAR_ERROR))
 
 
 def install() -> None:
@@ -108,5 +111,8 @@ def after_commit(instance: dict[str, Any]) -> None:
             and before != after):
         for entry in db_queue.clear(admin, uuid):
             queue.notify_dropped(entry, "superseded by %s" % action)
-    if after is None and action != db_failures.TIMEOUT:
+    # Draining costs a query: only after what can make a queued action
+    # possible, a task's end (other than a timeout's) or an admin's reset.
+    if after is None and action != db_failures.TIMEOUT and (
+            before is not None or action in _ADMIN_ACTIONS):
         queue.drain(uuid, matrix)

@@ -260,9 +260,14 @@ def request(context: Any, uuid: str, action: str,
         for dropped in pushed["dropped"]:
             notify_dropped(dropped, "superseded by a queued %s" % action)
         # Idle with others waiting (their drain may not have happened):
-        # make progress now.
+        # make progress now. The action is queued whatever happens here;
+        # should this drain fail, the sweeper's does it.
         if pushed["instance"]["task_state"] is None:
-            drain(uuid, matrix)
+            try:
+                drain(uuid, matrix)
+            except Exception:
+                LOG.exception("Instance %s: could not start its queued "
+                              "actions; the sweeper will", uuid)
         return Requested(kind, queued=entry, position=position,
                          dropped=pushed["dropped"])
     raise exception.Conflict(

@@ -188,6 +188,24 @@ class TestDrain(QueueTestCase):
         self.assertEqual(["pause"], [d["action"] for d in dropped])
         self.assertIn("Cannot 'pause'", dropped[0]["why"])
 
+    def test_an_admin_reset_ends_the_task_and_drains(self):
+        self.useFixture(lifecycle_fixtures.Engine())
+        self.request("reboot")
+        self.request("stop")
+        lifecycle.reset_state(self.admin, self.uuid, "active", "stuck")
+        self.assertEqual([("reboot", "rebooting"), ("reset_state", None),
+                          ("stop", "powering-off")], self.actions())
+
+    def test_other_idle_transitions_do_not_drain(self):
+        self.useFixture(lifecycle_fixtures.Engine())
+        self.request("reboot")
+        self.request("stop")
+        self.finish_running()
+        counter = self.count_statements()
+        api.transition(self.admin, self.uuid, {"power_state": 1})
+        # The UPDATE and the history row; no look at the queue.
+        self.assertEqual(2, counter.count, counter.statements)
+
     def test_a_delete_empties_the_queue_as_it_begins(self):
         self.useFixture(lifecycle_fixtures.Engine())
         self.request("reboot")
