@@ -86,8 +86,10 @@ instance_rules = [
         name="vmstate:instance:update",
         check_str="rule:admin_or_service",
         description="Report task progress or new states (compare-and-swap "
-                    "PATCH).",
-        operations=[{"path": INSTANCE, "method": "PATCH"}]),
+                    "PATCH), or a sign of progress that postpones the "
+                    "task's timeout (heartbeat).",
+        operations=[{"path": INSTANCE, "method": "PATCH"},
+                    {"path": INSTANCE + "/heartbeat", "method": "POST"}]),
     policy.DocumentedRuleDefault(
         name="vmstate:instance:events",
         check_str="rule:admin_or_owner",

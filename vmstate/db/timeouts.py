@@ -173,6 +173,44 @@ def expire(context: Any, uuid: str, task_id: str, task_state: str,
     return result
 
 
+def _heartbeat_statement() -> tuple[cas.Assignments, list[Any]]:
+    return ([(_c.task_heartbeat_at, cas.param("now",
+                                              _c.task_heartbeat_at))],
+            [_c.task_state == sa.bindparam("e_task_state",
+                                           type_=_c.task_state.type)])
+
+
+def heartbeat(context: Any, uuid: str, task_state: str) -> dict[str, Any]:
+    """A sign of progress from a worker that knows only the task_state
+    (a REST client): the heartbeat of the task in ``task_state`` is now.
+
+    Not a transition (no version, no history; ``"event"`` is ``None``):
+    it only postpones the task's timeout, like a checkpoint.
+
+    :raises Invalid: an empty task_state.
+    :raises InstanceNotFound: no such instance visible to ``context``.
+    :raises TaskAborted: no task runs in ``task_state`` any more.
+    """
+    if not isinstance(task_state, str) or not task_state:
+        raise exception.Invalid("task_state must be a non-empty string")
+
+    def aborted(uuid: str, expected: dict[str, Any],
+                actual: dict[str, Any]) -> Exception:
+        return exception.TaskAborted(uuid, "task", expected, actual)
+
+    change = cas.Change(uuid, None, ("heartbeat",), _heartbeat_statement,
+                        {"e_task_state": task_state},
+                        {"task_state": task_state}, timeutils.utcnow(),
+                        record=False, conflict=aborted)
+    return _apply_heartbeat(context, change)
+
+
+@db_api._retry
+def _apply_heartbeat(context: Any, change: cas.Change) -> dict[str, Any]:
+    with engine.writer(context) as conn:
+        return cas.apply(conn, context, change)
+
+
 def _no_build() -> tuple[cas.Assignments, list[Any]]:
     raise AssertionError("only used to find a committed attempt")
 

@@ -17,6 +17,7 @@ description (base.CheckedApp)."""
 from tests import lifecycle_fixtures
 from tests.functional.api import base
 from vmstate import context
+from vmstate import lifecycle
 from vmstate import states
 from vmstate.db import api as db_api
 
@@ -249,6 +250,42 @@ class TestReset(LifecycleAPITestCase):
                         status=409)
         self.assertIn("reset its state instead", self.fault(
             res, "conflictingRequest", 409)["message"])
+
+
+class TestHeartbeat(LifecycleAPITestCase):
+
+    def test_a_heartbeat_postpones_the_timeout(self):
+        clock = self.useFixture(lifecycle_fixtures.Clock())
+        self.flags(group="lifecycle", task_timeouts={"rebooting": "60"})
+        inst = self.active()
+        version = self.act(inst["uuid"], "reboot").json["instance"][
+            "version"]
+        clock.advance(50)
+        res = self.post(self.path(inst, "/heartbeat"),
+                        {"task_state": "rebooting"}, headers=S, status=200)
+        self.assertEqual(version, res.json["instance"]["version"])
+        clock.advance(50)
+        self.assertEqual(0, lifecycle.Sweeper().sweep().total_fired)
+        clock.advance(11)
+        self.assertEqual(1, lifecycle.Sweeper().sweep().total_fired)
+        # The task is over: the worker hears it.
+        res = self.post(self.path(inst, "/heartbeat"),
+                        {"task_state": "rebooting"}, headers=S, status=409)
+        self.assertIn("preempted", self.fault(res, "conflictingRequest",
+                                              409)["message"])
+
+    def test_policy_and_input(self):
+        inst = self.active()
+        res = self.post(self.path(inst, "/heartbeat"),
+                        {"task_state": "rebooting"}, headers=OWN,
+                        status=403)
+        self.fault(res, "forbidden", 403)
+        for body in ({}, {"task_state": ""}, {"task_state": None},
+                     {"task_state": "rebooting", "x": 1}):
+            self.post(self.path(inst, "/heartbeat"), body, headers=S,
+                      status=400)
+        self.post("/v1/instances/%s/heartbeat" % self.new_uuid(),
+                  {"task_state": "rebooting"}, headers=S, status=404)
 
 
 class TestPowerState(LifecycleAPITestCase):

@@ -13,8 +13,9 @@
 """The lifecycle engine's sub-resources of ``/v1/instances/{uuid}``.
 
 ``POST reset`` (Nova's os-resetState) and ``POST clear_error`` for admins,
-``PUT power_state`` for observers, ``DELETE queue`` to cancel queued
-actions; and the answers of ``POST actions``, which may queue. Like every
+``PUT power_state`` for observers, ``POST heartbeat`` for workers that
+report progress over REST, ``DELETE queue`` to cancel queued actions;
+and the answers of ``POST actions``, which may queue. Like every
 controller: policy first, validation, one call into the lifecycle layer,
 the view.
 """
@@ -32,6 +33,7 @@ from vmstate.api import validation
 from vmstate.api import views
 from vmstate.db import api as db_api
 from vmstate.db import queue as db_queue
+from vmstate.db import timeouts as db_timeouts
 from vmstate.lifecycle import power
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import reset
@@ -54,6 +56,14 @@ CLEAR_ERROR_SCHEMA = {
     "type": "object",
     "properties": {"reason": REASON},
     "required": ["reason"],
+    "additionalProperties": False,
+}
+
+HEARTBEAT_SCHEMA = {
+    "type": "object",
+    "properties": {"task_state": {"type": "string", "minLength": 1,
+                                  "maxLength": 255}},
+    "required": ["task_state"],
     "additionalProperties": False,
 }
 
@@ -179,6 +189,25 @@ class PowerStateController(_SubResource):
                 "changed": done.changed, "reaction": done.reaction}
 
 
+class HeartbeatController(_SubResource):
+    """``POST /v1/instances/{uuid}/heartbeat {"task_state"}``: a worker's
+    sign of progress, which postpones its task's timeout."""
+
+    @pecan.expose(generic=True, template="json")
+    def index(self) -> None:
+        pecan.abort(405)
+
+    @index.when(method="POST", template="json")
+    def post(self) -> dict[str, Any]:
+        ctx = pecan.request.context
+        policy.authorize("vmstate:instance:update", ctx)
+        body = validation.body(pecan.request, HEARTBEAT_SCHEMA)
+        scoped = _scope(ctx)
+        row = db_timeouts.heartbeat(scoped, _uuid(self.uuid),
+                                    body["task_state"])
+        return {"instance": instance_view(scoped, row, matrix_mod.get())}
+
+
 class QueueController(_SubResource):
     """``DELETE /v1/instances/{uuid}/queue``: cancel queued actions."""
 
@@ -203,5 +232,6 @@ SUBRESOURCES = {
     "reset": ResetController,
     "clear_error": ClearErrorController,
     "power_state": PowerStateController,
+    "heartbeat": HeartbeatController,
     "queue": QueueController,
 }
