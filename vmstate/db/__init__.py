@@ -19,4 +19,12 @@ compare-and-swap operations ``transition``, ``begin`` and ``checkpoint``);
 alembic schema migrations. Nothing here knows the matrix or HTTP: the
 lifecycle layer turns matrix facts into
 :class:`~vmstate.db.conditions.AllowedCells` before calling in.
+
+The lifecycle engine's SQL lives beside it, one module each: expired
+tasks and their compare-and-swap (:mod:`vmstate.db.timeouts`), failure
+counters (:mod:`vmstate.db.failures`), queued actions
+(:mod:`vmstate.db.queue`), observed power states
+(:mod:`vmstate.db.power`) and admin resets (:mod:`vmstate.db.reset`).
+Every write that records a transition hands it to
+:mod:`vmstate.db.listeners` after its commit.
 """
