@@ -48,6 +48,7 @@ import queue
 import socket
 import threading
 from typing import Any
+import warnings
 
 from oslo_log import log as logging
 
@@ -228,7 +229,12 @@ def setup() -> bool:
     with _lock:
         if _publisher is not None:
             return True
-        import oslo_messaging
+        with warnings.catch_warnings():
+            # oslo.messaging loads oslo.service's eventlet backend, which
+            # warns that eventlet is deprecated; vmstate runs no eventlet.
+            warnings.filterwarnings("ignore",
+                                    message=r"\s*Eventlet is deprecated")
+            import oslo_messaging
 
         transport = oslo_messaging.get_notification_transport(CONF)
         drivers = [d for d in CONF.oslo_messaging_notifications.driver
