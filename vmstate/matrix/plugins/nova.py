@@ -18,6 +18,10 @@ Nova does not check), the task_state the action sets when it begins, the
 vm_state it reaches when it completes, and the vm_state it leaves on
 failure (``None``: the vm_state is kept and only the task is cleared, as
 Nova does for snapshots, backups and attachments).
+
+It gives no task_state a timeout (``builder.timeout``): Nova's own
+(``instance_build_timeout``, ``reboot_timeout``, ``rescue_timeout``) are
+off by default; deployers set theirs in ``[lifecycle] task_timeouts``.
 """
 
 from vmstate import states as s
