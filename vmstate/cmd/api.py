@@ -25,33 +25,20 @@ run_sweeper`` is off, a sweeper thread that fires expired timeouts every
 
 import sys
 
-from oslo_config import cfg
-
 from vmstate import conf
-from vmstate import events
-from vmstate import exception
 from vmstate.api import app as api_app
 from vmstate.api.controllers import instances
 from vmstate.conf import CONF
-from vmstate.db import migration
-from vmstate.lifecycle import engine
 from vmstate.lifecycle import sweeper
 from vmstate.wsgi import server
+from vmstate.wsgi import service
 
 
 def main(argv: list[str] | None = None) -> int:
     conf.parse_args(sys.argv[1:] if argv is None else argv)
-    migration.ensure_schema()
     try:
-        # A misconfigured event bus stops the service now, not at a wait.
-        events.get()
-    except events.EventBusError as err:
-        print("vmstate-api: %s" % err, file=sys.stderr)
-        return 1
-    try:
-        # A bad [lifecycle] configuration stops the service now.
-        engine.install()
-    except (exception.MatrixError, cfg.Error) as err:
+        service.prepare()
+    except service.StartError as err:
         print("vmstate-api: %s" % err, file=sys.stderr)
         return 1
     periodic = None
@@ -68,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if periodic is not None:
             periodic.stop(CONF.api.shutdown_timeout)
-        engine.uninstall()
-
+        service.stop()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,8 +26,8 @@ from paste import deploy
 
 from vmstate import conf
 from vmstate.conf import CONF
-from vmstate.db import migration
 from vmstate.wsgi import server
+from vmstate.wsgi import service
 
 NAME = "vmstate-fake-compute"
 
@@ -41,11 +41,18 @@ def load_app(name: str = "osapi_compute") -> object:
 
 def main(argv: list[str] | None = None) -> int:
     conf.parse_args(sys.argv[1:] if argv is None else argv)
-    migration.ensure_schema()
+    try:
+        service.prepare()
+    except service.StartError as err:
+        print("%s: %s" % (NAME, err), file=sys.stderr)
+        return 1
     httpd = server.make_server(
         load_app(), CONF.fake_compute.host, CONF.fake_compute.port,
         CONF.fake_compute.threads, 5, NAME)
-    return server.serve(httpd, NAME)
+    try:
+        return server.serve(httpd, NAME)
+    finally:
+        service.stop()
 
 
 if __name__ == "__main__":

@@ -28,8 +28,7 @@ import os
 from vmstate import conf
 from vmstate.api import app as api_app
 from vmstate.conf import CONF
-from vmstate.db import migration
-from vmstate.lifecycle import engine
+from vmstate.wsgi import service
 
 
 def init_application() -> api_app.WSGIApp:
@@ -37,8 +36,9 @@ def init_application() -> api_app.WSGIApp:
     conf.parse_args([], default_config_files=(
         [f.strip() for f in files.split(",") if f.strip()] if files
         else None))
-    migration.ensure_schema()
-    engine.install()
+    # A failure here stops the WSGI server from loading the application,
+    # with the reason in its log.
+    service.prepare()
     return api_app.setup_app(CONF)
 
 

@@ -1,0 +1,67 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""Starting a process that serves: one sequence for every entry point.
+
+``vmstate-api``, the WSGI application for external servers and
+``vmstate-fake-compute`` all change instance state, so each needs the same
+things before its first request: a schema at head, the event bus that
+wakes waiters, and the lifecycle engine (queue drains, failure counters,
+notifications). A mistake in any of them stops the process at start with
+one clear line, not at its first request.
+"""
+
+from oslo_config import cfg
+from sqlalchemy.engine import make_url
+
+from vmstate import events
+from vmstate import exception
+from vmstate.conf import CONF
+from vmstate.db import migration
+from vmstate.lifecycle import engine
+
+
+class StartError(exception.VMStateError):
+    """The process cannot serve; the message says why and what to do."""
+
+
+def prepare() -> None:
+    """Make this process ready to serve.
+
+    The embedded SQLite database gets its schema on first start; any
+    other database must have been migrated (``vmstate-manage db sync``):
+    a service does not migrate a shared database behind its operator.
+
+    :raises StartError: the schema is behind, the event bus or the
+        lifecycle configuration is wrong.
+    """
+    if make_url(CONF.database.connection).get_backend_name() == "sqlite":
+        migration.ensure_schema()
+    else:
+        current, head = migration.version(), migration.head()
+        if current != head:
+            raise StartError(
+                "the database schema is at %s, not %s: run "
+                "'vmstate-manage db sync' first" % (current, head))
+    try:
+        events.get()
+    except events.EventBusError as err:
+        raise StartError(str(err)) from err
+    try:
+        engine.install()
+    except (exception.MatrixError, cfg.Error) as err:
+        raise StartError(str(err)) from err
+
+
+def stop() -> None:
+    """Undo :func:`prepare`'s process-wide parts (listeners, senders)."""
+    engine.uninstall()
