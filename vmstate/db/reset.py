@@ -90,9 +90,7 @@ def reset_state(context: Any, uuid: str, vm_state: str, reason: str,
          "p_fault": None if fault is None else jsonutils.dumps(fault)},
         {"vm_state": "not %s" % states.DELETED}, timeutils.utcnow(), reason,
         claim=_forget_failures(uuid))
-    result = _apply(context, change)
-    listeners.committed(result)
-    return result
+    return db_api._apply(context, change)
 
 
 # The vm_state an instance had when it last went into error.
@@ -161,17 +159,6 @@ def clear_error(context: Any, uuid: str, reason: str) -> dict[str, Any]:
     result = attempt()
     listeners.committed(result)
     return result
-
-
-@db_api._retry
-def _apply(context: Any, change: cas.Change) -> dict[str, Any]:
-    change.attempts += 1
-    with engine.writer(context) as conn:
-        if change.attempts > 1:
-            done = cas.committed(conn, context, change)
-            if done is not None:
-                return done
-        return cas.apply(conn, context, change)
 
 
 def _check_reason(reason: Any) -> None:
