@@ -27,6 +27,7 @@ from collections.abc import Iterator
 import contextlib
 import os
 import sqlite3
+import threading
 import time
 from typing import Any
 
@@ -146,13 +147,37 @@ def _connected(transaction: Any) -> Iterator[Any]:
         raise db_exc.DBConnectionError(err) from err
 
 
+# SQLite takes one writer at a time. Left to itself, a writer that finds
+# the database locked sleeps and polls (its busy handler backs off up to
+# 100 ms a try) while newer writers may slip in ahead: under load the
+# slowest writes wait for seconds. Writers of one process queue here
+# instead and go in turn; other processes still meet the busy timeout.
+_sqlite_writers = threading.RLock()
+
+
+@contextlib.contextmanager
+def _in_turn(transaction: Any) -> Iterator[Any]:
+    # Connecting (a new SQLite connection and its PRAGMAs) needs no turn;
+    # the turn lasts from the first statement to the end of the commit.
+    turn = False
+    try:
+        with transaction as connection:
+            if connection.dialect.name == "sqlite":
+                _sqlite_writers.acquire()
+                turn = True
+            yield connection
+    finally:
+        if turn:
+            _sqlite_writers.release()
+
+
 def writer(context):
     """A read-write transaction (a Core connection) for ``context``.
 
     Commits when the block ends, rolls back when it raises.
     """
     _prepare()
-    return _connected(main.writer.connection.using(context))
+    return _connected(_in_turn(main.writer.connection.using(context)))
 
 
 def reader(context):

@@ -61,3 +61,65 @@ class TestConnectFailures(base.TestCase):
         finally:
             reset()
             facade.dispose_pool()
+
+
+class TestSQLiteWritersInTurn(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        from tests import db_fixture
+        self.useFixture(db_fixture.Database())
+        self.ctx = context.get_admin_context()
+
+    def test_second_writer_waits_for_the_first_commit(self):
+        import threading
+
+        first_in = threading.Event()
+        release_first = threading.Event()
+        order = []
+
+        def first():
+            with db_engine.writer(self.ctx) as conn:
+                conn.exec_driver_sql("SELECT 1")
+                order.append("first in")
+                first_in.set()
+                release_first.wait(10)
+                order.append("first commits")
+
+        def second():
+            first_in.wait(10)
+            with db_engine.writer(self.ctx) as conn:
+                order.append("second in")
+                conn.exec_driver_sql("SELECT 1")
+
+        threads = [threading.Thread(target=first),
+                   threading.Thread(target=second)]
+        for thread in threads:
+            thread.start()
+        self.assertTrue(first_in.wait(10))
+        # The second writer is queued behind the first, not inside.
+        threads[1].join(0.3)
+        self.assertTrue(threads[1].is_alive())
+        self.assertEqual(["first in"], order)
+        release_first.set()
+        for thread in threads:
+            thread.join(10)
+        self.assertEqual(["first in", "first commits", "second in"], order)
+
+    def test_readers_are_not_queued(self):
+        import threading
+
+        read = []
+
+        def reader():
+            with db_engine.reader(context.get_admin_context()) as conn:
+                read.append(conn.exec_driver_sql("SELECT 1").scalar())
+
+        with db_engine.writer(self.ctx) as conn:
+            conn.exec_driver_sql("SELECT 1")
+            thread = threading.Thread(target=reader)
+            thread.start()
+            # Done while the writer still holds its turn.
+            thread.join(10)
+            self.assertFalse(thread.is_alive())
+        self.assertEqual([1], read)
