@@ -27,15 +27,13 @@ ACTIONS = ("reboot", "stop", "pause", "suspend", "rebuild", "rescue",
            "snapshot", "shelve")
 
 
-def race(url, uuid, worker, rounds, barrier, results):
+def contend(ctx, uuid, worker, rounds, barrier, record):
     """Each round: begin an action at the barrier; then the winner finishes.
 
-    Puts ``(round, worker, outcome)`` on ``results``; outcome is "won",
-    the loser's exception class name, or "error: ..." for anything else.
+    Calls ``record((round, worker, outcome))``; outcome is "won", the
+    loser's exception class name, or "error: ..." for anything else.
+    Threads and processes race through this same loop.
     """
-    # vmstate's own configuration is where the facade takes its URL.
-    CONF.set_override("connection", url, group="database")
-    ctx = context.get_admin_context()
     action = ACTIONS[worker % len(ACTIONS)]
     for number in range(rounds):
         barrier.wait()
@@ -47,10 +45,18 @@ def race(url, uuid, worker, rounds, barrier, results):
             outcome = "error: %r" % err
         else:
             outcome = "won"
-        results.put((number, worker, outcome))
+        record((number, worker, outcome))
         # Everyone has tried before the winner lets go.
         barrier.wait()
         if outcome == "won":
             task.finish(vm_state="active")
         barrier.wait()
+
+
+def race(url, uuid, worker, rounds, barrier, results):
+    """:func:`contend` in a process of its own, outcomes on ``results``."""
+    # vmstate's own configuration is where the facade takes its URL.
+    CONF.set_override("connection", url, group="database")
+    contend(context.get_admin_context(), uuid, worker, rounds, barrier,
+            results.put)
     db_engine.main.dispose_pool()

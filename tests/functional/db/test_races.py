@@ -26,7 +26,6 @@ import threading
 from tests.functional.db import base
 from tests.functional.db import race_worker
 from vmstate import exception
-from vmstate import lifecycle
 from vmstate.db import api
 
 THREADS = 6
@@ -60,27 +59,10 @@ class RaceTests:
         barrier = threading.Barrier(THREADS, timeout=60)
         outcomes = []
 
-        def contender(worker):
-            action = race_worker.ACTIONS[worker % len(race_worker.ACTIONS)]
-            for number in range(ROUNDS):
-                barrier.wait()
-                try:
-                    task = lifecycle.begin(self.admin, uuid, action)
-                except exception.StateConflict as err:
-                    outcome = type(err).__name__
-                except Exception as err:
-                    outcome = "error: %r" % err
-                else:
-                    outcome = "won"
-                outcomes.append((number, worker, outcome))
-                # Everyone has tried before the winner lets go.
-                barrier.wait()
-                if outcome == "won":
-                    task.finish(vm_state="active")
-                barrier.wait()
-
-        threads = [threading.Thread(target=contender, args=(i,))
-                   for i in range(THREADS)]
+        threads = [threading.Thread(
+            target=race_worker.contend,
+            args=(self.admin, uuid, i, ROUNDS, barrier, outcomes.append))
+            for i in range(THREADS)]
         for thread in threads:
             thread.start()
         for thread in threads:
