@@ -24,9 +24,12 @@ closed and the previous one put back afterwards. Transitions committed
 in the test are published to it, as in a service.
 """
 
+import threading
+
 import fixtures
 
 from vmstate import events
+from vmstate.db import api as db_api
 from vmstate.events.drivers import local
 
 
@@ -42,3 +45,25 @@ class Bus(fixtures.Fixture):
         previous = events.set_bus(self.bus)
         self.addCleanup(events.set_bus, previous)
         self.addCleanup(self.bus.close)
+
+
+class WaitRead(fixtures.Fixture):
+    """``event`` is set whenever a wait reads its instance.
+
+    A wait subscribes before it reads, so once ``event`` is set a
+    transition committed by the test is one the wait must see.
+    """
+
+    def _setUp(self):
+        self.event = threading.Event()
+        real = db_api.instance_get
+
+        def read_and_tell(ctx, uuid):
+            try:
+                return real(ctx, uuid)
+            finally:
+                self.event.set()
+
+        self.useFixture(fixtures.MockPatch(
+            "vmstate.lifecycle.waits.db_api.instance_get",
+            side_effect=read_and_tell))

@@ -18,7 +18,6 @@ OpenAPI description like every API answer."""
 import threading
 import time
 
-import fixtures
 from oslo_policy import policy as oslo_policy
 
 from tests import connections_fixture
@@ -26,7 +25,6 @@ from tests import events_fixture
 from tests.functional.api import base
 from vmstate.api import policy
 from vmstate.api.controllers import instances
-from vmstate.db import api as db_api
 
 OWN = base.OWNER
 PATIENCE = 30
@@ -38,18 +36,7 @@ class WaitAPITestCase(base.APITestCase):
         super().setUp()
         self.useFixture(events_fixture.Bus())
         self.flags(group="events", resync_interval=PATIENCE)
-        self.read = threading.Event()
-        real = db_api.instance_get
-
-        def read_and_tell(ctx, uuid):
-            try:
-                return real(ctx, uuid)
-            finally:
-                self.read.set()
-
-        self.useFixture(fixtures.MockPatch(
-            "vmstate.lifecycle.waits.db_api.instance_get",
-            side_effect=read_and_tell))
+        self.read = self.useFixture(events_fixture.WaitRead()).event
 
     def assertSameInstance(self, expected, actual):
         """The same instance at the same version, as the views show it."""

@@ -32,7 +32,6 @@ from tests.unit.db import base
 from vmstate import lifecycle
 from vmstate.cmd import manage
 from vmstate.conf import CONF
-from vmstate.db import api
 
 PATIENCE = 30
 
@@ -48,18 +47,7 @@ class ManageWaitTestCase(base.TestCase):
             # Only events may end these waits, never the safety net.
             f.write("[database]\nconnection = %s\n[events]\n"
                     "resync_interval = %d\n" % (self.db.url, PATIENCE))
-        self.read = threading.Event()
-        real = api.instance_get
-
-        def read_and_tell(ctx, uuid):
-            try:
-                return real(ctx, uuid)
-            finally:
-                self.read.set()
-
-        self.useFixture(fixtures.MockPatch(
-            "vmstate.lifecycle.waits.db_api.instance_get",
-            side_effect=read_and_tell))
+        self.read = self.useFixture(events_fixture.WaitRead()).event
 
     def manage(self, *argv, then=None):
         """Run ``vmstate-manage wait``: (exit code, stdout, stderr).
