@@ -22,6 +22,8 @@ import sys
 from typing import Any
 
 from oslo_config import cfg
+from oslo_db import exception as db_exc
+from sqlalchemy import exc as sa_exc
 
 from vmstate import exception
 from vmstate.conf import CONF
@@ -82,6 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         return int(CONF.category.func(CONF.category) or 0)
     except exception.VMStateError as err:
         print("vmstate-manage: %s" % err, file=sys.stderr)
+        return 1
+    except (db_exc.DBError, sa_exc.SQLAlchemyError) as err:
+        # An unreachable or broken database: one line, not a traceback.
+        print("vmstate-manage: database error: %s"
+              % str(err).splitlines()[0], file=sys.stderr)
+        return 1
+    except cfg.Error as err:
+        print("vmstate-manage: configuration error: %s" % err,
+              file=sys.stderr)
         return 1
     finally:
         # Leave CONF as found, so the command can run again in one process.

@@ -19,29 +19,10 @@ default, the file and its directory too); ``db version`` prints the
 schema revision, or ``None`` for a database without vmstate's schema.
 """
 
-from collections.abc import Callable
-import functools
-import sys
 from typing import Any
-
-from oslo_db import exception as db_exc
-from sqlalchemy import exc as sa_exc
 
 from vmstate.cmd.manage import command
 from vmstate.db import migration
-
-
-def _database_errors(func: Callable[[Any], int]) -> Callable[[Any], int]:
-    """Report an unreachable or broken database in one line, exit 1."""
-    @functools.wraps(func)
-    def wrapper(args: Any) -> int:
-        try:
-            return func(args)
-        except (db_exc.DBError, sa_exc.SQLAlchemyError) as err:
-            print("vmstate-manage: database error: %s" % (
-                str(err).splitlines()[0]), file=sys.stderr)
-            return 1
-    return wrapper
 
 
 def _sync_arguments(parser: Any) -> None:
@@ -51,7 +32,6 @@ def _sync_arguments(parser: Any) -> None:
 
 
 @command("db", "sync", _sync_arguments)
-@_database_errors
 def sync(args: Any) -> int:
     """Upgrade the database schema to the newest (or given) revision."""
     migration.upgrade(args.revision)
@@ -60,7 +40,6 @@ def sync(args: Any) -> int:
 
 
 @command("db", "version")
-@_database_errors
 def version(args: Any) -> int:
     """Print the database's schema revision (None: no schema yet)."""
     print(migration.version())

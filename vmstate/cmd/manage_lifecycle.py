@@ -21,16 +21,10 @@ one round with ``--once``; any number may run beside vmstate-api's own.
 prints an instance's task, failure counts and queue.
 """
 
-from collections.abc import Callable
-import functools
 import signal
 import sys
 import threading
 from typing import Any
-
-from oslo_config import cfg
-from oslo_db import exception as db_exc
-from sqlalchemy import exc as sa_exc
 
 from vmstate import context
 from vmstate.cmd.manage import command
@@ -43,24 +37,6 @@ from vmstate.lifecycle import sweeper
 from vmstate.lifecycle import timeouts
 
 
-def _errors(func: Callable[[Any], int]) -> Callable[[Any], int]:
-    """Report an unreachable database or a bad configuration value in one
-    line, exit 1."""
-    @functools.wraps(func)
-    def wrapper(args: Any) -> int:
-        try:
-            return func(args)
-        except (db_exc.DBError, sa_exc.SQLAlchemyError) as err:
-            print("vmstate-manage: database error: %s" % (
-                str(err).splitlines()[0]), file=sys.stderr)
-            return 1
-        except cfg.Error as err:
-            print("vmstate-manage: configuration error: %s" % err,
-                  file=sys.stderr)
-            return 1
-    return wrapper
-
-
 def _sweep_arguments(parser: Any) -> None:
     parser.add_argument("--once", action="store_true",
                         help="one round, then exit (for cron or tests)")
@@ -71,7 +47,6 @@ def _sweep_arguments(parser: Any) -> None:
 
 
 @command("lifecycle", "sweep", _sweep_arguments)
-@_errors
 def sweep(args: Any) -> int:
     """Fire expired task timeouts and start forgotten queued actions."""
     if args.interval is not None and not args.interval > 0:
@@ -105,7 +80,6 @@ def sweep(args: Any) -> int:
 
 
 @command("lifecycle", "timeouts")
-@_errors
 def show_timeouts(args: Any) -> int:
     """Print the effective timeout of every task_state that has one."""
     policy = timeouts.policy()
@@ -130,7 +104,6 @@ def _show_arguments(parser: Any) -> None:
 
 
 @command("lifecycle", "show", _show_arguments)
-@_errors
 def show(args: Any) -> int:
     """Print an instance's state, task, failure counts and queue."""
     admin = context.get_admin_context()
