@@ -112,6 +112,21 @@ FACADE_OPTIONS = (
 )
 
 
+def full_unicode(url: str | None) -> str | None:
+    """``url``, speaking 4-byte UTF-8 to MySQL unless it names a charset.
+
+    oslo.db falls back to MySQL's 3-byte ``utf8``, with which any character
+    outside the BMP (an emoji in a reason) fails the write.
+    """
+    if not url:
+        return url
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "mysql" or "charset" in parsed.query:
+        return url
+    return parsed.update_query_dict({"charset": "utf8mb4"}).render_as_string(
+        hide_password=False)
+
+
 def _prepare() -> None:
     # Only before the facade starts: once it runs (or a test patched in
     # its own), the configuration is no longer consulted.
@@ -120,8 +135,9 @@ def _prepare() -> None:
         # vmstate's own [database], given explicitly: left to itself the
         # facade would read oslo.config's global CONF, which inside
         # another service (the guard in Nova) is that service's database.
-        main.configure(**{name: CONF.database[name]
-                          for name in FACADE_OPTIONS})
+        options = {name: CONF.database[name] for name in FACADE_OPTIONS}
+        options["connection"] = full_unicode(options["connection"])
+        main.configure(**options)
         prepare_sqlite_path(CONF.database.connection)
 
 

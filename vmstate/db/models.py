@@ -52,7 +52,11 @@ BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 STATE = sa.String(255)
 UUID = sa.String(36)
-TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+# Binary collation on MySQL: ids and states compare exactly (the default
+# collation ignores case and trailing spaces, which would let project
+# "tenant" see project "Tenant").
+TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
+              "mysql_collate": "utf8mb4_bin"}
 
 
 class Base(orm.DeclarativeBase):

@@ -33,7 +33,9 @@ depends_on = None
 DateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql",
                                       "mariadb")
 BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}
+# Binary collation on MySQL: ids and states compare exactly.
+TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
+              "mysql_collate": "utf8mb4_bin"}
 
 
 def upgrade() -> None:
