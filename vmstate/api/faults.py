@@ -80,6 +80,12 @@ def from_exception(err: BaseException) -> webob.Response:
         return fault_response(err.code, err.fault_body())
     if isinstance(err, webob.exc.HTTPException):
         return from_http_error(err)
+    if isinstance(err, RecursionError) and "decoding a JSON" in str(err):
+        # Pecan reads JSON bodies while routing, before vmstate's own
+        # validation could refuse one nested too deeply.
+        return fault_response(400, {"badRequest": {
+            "code": 400,
+            "message": "Malformed request body: nested too deeply"}})
     if isinstance(err, db_exc.DBConnectionError):
         # Still unreachable after the store's retries: a state the client
         # can wait out, not a bug.
@@ -98,9 +104,17 @@ def from_exception(err: BaseException) -> webob.Response:
                                                  "message": INTERNAL}})
 
 
+# Our own words where webob's would mislead (its 405 explanation is the
+# 400 one; oslo.middleware's 413 detail carries a literal "%s").
+MESSAGES = {
+    405: "The method is not allowed for this resource; see Allow.",
+    413: "The request body is larger than this service accepts.",
+}
+
+
 def from_http_error(err: webob.exc.HTTPException) -> webob.Response:
     code = err.code
-    message = err.detail or err.explanation or err.title
+    message = MESSAGES.get(code) or err.detail or err.explanation or err.title
     headers = []
     allow = err.headers.get("Allow") if err.headers else None
     if allow:
@@ -152,7 +166,7 @@ class FaultWrapper:
         if response.status_int < 400 or _is_fault_body(response):
             return response
         code = response.status_int
-        message = response.status.split(" ", 1)[-1]
+        message = MESSAGES.get(code) or response.status.split(" ", 1)[-1]
         try:
             text = response.text
         except (UnicodeDecodeError, AttributeError):
@@ -161,6 +175,8 @@ class FaultWrapper:
         headers = [(h, response.headers[h])
                    for h in ("Allow", "WWW-Authenticate")
                    if h in response.headers]
+        if code in MESSAGES:
+            detail = MESSAGES[code]
         return fault_response(code, {fault_name(code): {
             "code": code, "message": detail or message}}, headers)
 

@@ -22,7 +22,9 @@ from typing import Any
 from pecan import hooks
 
 from vmstate import context as vm_context
+from vmstate import exception
 from vmstate.api import faults
+from vmstate.api import validation
 from vmstate.conf import CONF
 
 IDENTITY_HEADERS = ("HTTP_X_PROJECT_ID", "HTTP_X_USER_ID", "HTTP_X_ROLES",
@@ -42,6 +44,14 @@ def context_from_environ(environ: dict[str, Any]
         ctx.project_id = NOAUTH_ADMIN["project_id"]
         ctx.user_id = NOAUTH_ADMIN["user_id"]
         ctx.roles = list(NOAUTH_ADMIN["roles"])
+    for name, value in (("X-Project-Id", ctx.project_id),
+                        ("X-User-Id", ctx.user_id)):
+        # MySQL's collations ignore trailing spaces: "p1 " must not pass
+        # for "p1".
+        if value is not None and (value != value.strip() or not value):
+            raise exception.Invalid("%s may not be empty or begin or end "
+                                    "with whitespace" % name)
+        validation.check_text(value, name)
     ctx.roles = [r.strip().lower() for r in ctx.roles if r.strip()]
     ctx.is_admin = "admin" in ctx.roles
     return ctx

@@ -21,10 +21,14 @@ from typing import Any
 from vmstate import states
 from vmstate.matrix import Matrix
 
+# \Z, not $: Python's $ also matches before a final newline.
 UUID_PATTERN = ("^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
-                "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+                "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\\Z")
+# No surrounding whitespace: MySQL's collations ignore trailing spaces, so
+# "p1 " would name project "p1" there.
 PROJECT_ID = {"type": "string", "minLength": 1, "maxLength": 255,
-              "pattern": "^[^\\x00-\\x1f]+$"}
+              "pattern": "^\\S(.*\\S)?\\Z"}
+VERSION = {"type": "integer", "minimum": 1, "maximum": 2 ** 63 - 1}
 POWER_STATE = {"type": "integer", "enum": list(states.POWER_STATES)}
 REASON = {"type": "string", "maxLength": 255}
 
@@ -90,7 +94,7 @@ def update(matrix: Matrix) -> dict[str, Any]:
                 "properties": {
                     "vm_state": vm_state(matrix),
                     "task_state": task_state(matrix),
-                    "version": {"type": "integer", "minimum": 1},
+                    "version": VERSION,
                 },
                 "additionalProperties": False,
             },

@@ -50,8 +50,36 @@ def body(request: webob.Request, schema: Mapping[str, Any]) -> Any:
         raise exception.Invalid("The request body is not UTF-8") from None
     except ValueError as err:
         raise exception.Invalid("Malformed request body: %s" % err) from None
+    except RecursionError:
+        raise exception.Invalid("Malformed request body: nested too "
+                                "deeply") from None
+    check_text(data, "body")
     validate(data, schema)
     return data
+
+
+# Characters no field of vmstate takes: C0 controls (NUL, newline, ...),
+# DEL, and lone surrogates (which no database stores).
+_BAD_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def check_text(data: Any, where: str) -> None:
+    """Refuse control characters and lone surrogates anywhere in ``data``.
+
+    :raises Invalid: naming the field.
+    """
+    if isinstance(data, str):
+        if _BAD_CHARACTERS.search(data):
+            raise exception.Invalid(
+                "Invalid input for field/attribute %s: control characters "
+                "and unpaired surrogates are not allowed" % where)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            check_text(key, where)
+            check_text(value, "%s/%s" % (where, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            check_text(value, "%s/%d" % (where, index))
 
 
 def validate(data: Any, schema: Mapping[str, Any]) -> None:
@@ -76,7 +104,8 @@ class UnsupportedMediaType(exception.Invalid):
 
 # -- query strings ------------------------------------------------------------
 
-_INTEGER = re.compile(r"-?[0-9]{1,18}")
+_INTEGER = re.compile(r"-?[0-9]{1,4300}")
+BIGINT = 2 ** 63 - 1
 
 def query(request: webob.Request,
           allowed: set[str]) -> webob.multidict.MultiDict:
@@ -90,6 +119,8 @@ def query(request: webob.Request,
         raise exception.Invalid(
             "Unknown query parameter(s): %s; allowed: %s" % (
                 ", ".join(unknown), ", ".join(sorted(allowed))))
+    for name, value in params.items():
+        check_text(value, name)
     return params
 
 
@@ -116,12 +147,12 @@ def non_negative_int(value: str | None, name: str,
     if not _INTEGER.fullmatch(value):
         raise exception.Invalid("%s must be an integer, not %r" % (
             name, value))
-    number = int(value)
-    if number < 0:
-        raise exception.Invalid("%s must be 0 or more, not %d" % (
-            name, number))
-    if maximum is not None:
-        number = min(number, maximum)
+    if value.startswith("-"):
+        raise exception.Invalid("%s must be 0 or more, not %s" % (
+            name, value))
+    # Any count of digits is an integer; beyond what a database column
+    # holds it means "as many as there are", as a large limit does.
+    number = min(int(value), maximum if maximum is not None else BIGINT)
     return number
 
 

@@ -331,7 +331,7 @@ def _context(req: webob.Request, project: str | None
 def _body(req: webob.Request) -> dict[str, Any]:
     try:
         body = json.loads(req.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise routes.MalformedBody("cannot understand JSON") from None
     if not isinstance(body, dict):
         raise routes.MalformedBody("cannot understand JSON")

@@ -51,6 +51,16 @@ class TestCreate(base.APITestCase):
         self.assertTrue(res.headers["Location"].endswith(
             "/v1/instances/%s" % uuid.lower()))
 
+    def test_task_default_goes_with_the_vm_state_default(self):
+        inst = self.create(vm_state="active")
+        self.assertEqual(("active", None, 1),
+                         (inst["vm_state"], inst["task_state"],
+                          inst["version"]))
+        self.assertIn("reboot", inst["allowed_actions"])
+        inst = self.create(task_state="spawning")
+        self.assertEqual(("building", "spawning"),
+                         (inst["vm_state"], inst["task_state"]))
+
     def test_admin_and_service_create_for_any_project(self):
         for headers in (A, S):
             inst = self.create(headers=headers, project_id="p-elsewhere")

@@ -17,7 +17,7 @@ the lifecycle or database layer and renders the view. Project scoping is
 done by the queries: another project's instance is simply not found.
 """
 
-import re
+import functools
 from typing import Any
 from urllib import parse
 
@@ -30,6 +30,7 @@ from vmstate.api import policy
 from vmstate.api import schemas
 from vmstate.api import validation
 from vmstate.api import views
+from vmstate.api.controllers import common
 from vmstate.api.controllers import lifecycle as lifecycle_ctl
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
@@ -50,40 +51,15 @@ def _context() -> Any:
     return pecan.request.context
 
 
-def _scope(ctx: Any) -> Any:
-    """The context to act with: every project's, where policy says so."""
-    if policy.check("vmstate:instance:all_projects", ctx):
-        return ctx.elevated()
-    return ctx
-
-
 def _schema(name: str) -> dict[str, Any]:
-    # Schemas enumerate the matrix's vocabulary; built once per matrix.
-    matrix = matrix_mod.get()
-    cache = _SCHEMAS.get(id(matrix))
-    if cache is None or cache[0] is not matrix:
-        cache = (matrix, {n: getattr(schemas, n)(matrix)
-                          for n in ("create", "action", "update")})
-        _SCHEMAS.clear()
-        _SCHEMAS[id(matrix)] = cache
-    return cache[1][name]
+    return _schemas(matrix_mod.get())[name]
 
 
-_SCHEMAS: dict[int, tuple[Any, dict[str, dict[str, Any]]]] = {}
-
-
-def _uuid(value: str) -> str:
-    # A malformed id cannot name an instance: answer as Nova does, 404.
-    if not _is_uuid(value):
-        raise exception.InstanceNotFound(value)
-    return value.lower()
-
-
-_UUID = re.compile(schemas.UUID_PATTERN)
-
-
-def _is_uuid(value: str) -> bool:
-    return _UUID.fullmatch(value) is not None
+@functools.lru_cache(maxsize=4)
+def _schemas(matrix: Any) -> dict[str, dict[str, Any]]:
+    # Schemas enumerate the matrix's vocabulary: built once per matrix.
+    return {n: getattr(schemas, n)(matrix)
+            for n in ("create", "action", "update")}
 
 
 class InstanceController:
@@ -113,7 +89,7 @@ class InstanceController:
     def show(self) -> dict[str, Any]:
         ctx = _context()
         policy.authorize("vmstate:instance:get", ctx)
-        row = db_api.instance_get(ctx, _uuid(self.uuid))
+        row = db_api.instance_get(ctx, common.uuid_or_404(self.uuid))
         return {"instance": lifecycle_ctl.instance_view(ctx, row,
                                                         matrix_mod.get())}
 
@@ -122,8 +98,8 @@ class InstanceController:
         ctx = _context()
         policy.authorize("vmstate:instance:update", ctx)
         body = validation.body(pecan.request, _schema("update"))
-        uuid = _uuid(self.uuid)
-        row = db_api.transition(_scope(ctx), uuid, body["instance"],
+        uuid = common.uuid_or_404(self.uuid)
+        row = db_api.transition(common.scoped(ctx), uuid, body["instance"],
                                 expected=body.get("expected"),
                                 action="update", reason=body.get("reason"))
         return {"instance": lifecycle_ctl.instance_view(ctx, row,
@@ -138,10 +114,10 @@ class InstanceController:
         ctx = _context()
         policy.authorize("vmstate:instance:action", ctx)
         body = validation.body(pecan.request, _schema("action"))
-        uuid = _uuid(self.uuid)
+        uuid = common.uuid_or_404(self.uuid)
         matrix = matrix_mod.get()
         matrix.definition(body["action"])
-        scoped = _scope(ctx)
+        scoped = common.scoped(ctx)
         # Starts it now, or queues it if asked (or by default) and busy.
         requested = lifecycle_queue.request(
             scoped, uuid, body["action"], matrix=matrix,
@@ -160,7 +136,8 @@ class InstanceController:
         params = validation.query(pecan.request, EVENT_PARAMS)
         since = validation.non_negative_int(
             validation.single(params, "since"), "since")
-        rows = db_api.instance_events(ctx, _uuid(self.uuid), since=since)
+        rows = db_api.instance_events(ctx, common.uuid_or_404(self.uuid),
+                                      since=since)
         return {"events": [views.event(r) for r in rows]}
 
     @pecan.expose(generic=True, template="json")
@@ -196,7 +173,7 @@ class InstanceController:
         timeout = validation.seconds(validation.single(params, "timeout"),
                                      "timeout", maximum=max_wait)
         result = lifecycle.wait_for(
-            ctx, _uuid(self.uuid), targets,
+            ctx, common.uuid_or_404(self.uuid), targets,
             max_wait if timeout is None else timeout, cancel=STOPPING,
             matrix=matrix)
         if result.status == lifecycle.waits.CANCELLED:
@@ -248,7 +225,7 @@ class InstancesController:
             validation.single(params, "limit"), "limit", maximum=max_limit)
         page = max_limit if limit is None else limit
         marker = validation.single(params, "marker")
-        if marker is not None and not _is_uuid(marker):
+        if marker is not None and not common.is_uuid(marker):
             raise exception.Invalid("marker %r is not an instance uuid"
                                     % marker)
         rows = db_api.instance_list(ctx, filters=filters, limit=page,
@@ -272,6 +249,10 @@ class InstancesController:
             ctx = ctx.elevated()
         if "uuid" in values:
             values["uuid"] = values["uuid"].lower()
+        if "vm_state" in values and "task_state" not in values:
+            # "scheduling" goes with the default "building" only: an
+            # instance registered as active has no build running.
+            values["task_state"] = None
         row = db_api.instance_create(ctx, values)
         pecan.response.status = 201
         pecan.response.location = "%s/v1/instances/%s" % (

@@ -20,17 +20,16 @@ controller: policy first, validation, one call into the lifecycle layer,
 the view.
 """
 
-import re
 from typing import Any
 
 import pecan
 
-from vmstate import exception
 from vmstate import matrix as matrix_mod
 from vmstate.api import policy
 from vmstate.api import schemas
 from vmstate.api import validation
 from vmstate.api import views
+from vmstate.api.controllers import common
 from vmstate.db import api as db_api
 from vmstate.db import queue as db_queue
 from vmstate.db import timeouts as db_timeouts
@@ -39,8 +38,8 @@ from vmstate.lifecycle import queue
 from vmstate.lifecycle import reset
 from vmstate.matrix import Matrix
 
-REASON = {"type": "string", "minLength": 1, "maxLength": 255,
-          "pattern": "\\S"}
+# Required here, and more than whitespace.
+REASON = dict(schemas.REASON, minLength=1, pattern="\\S")
 
 RESET_SCHEMA = {
     "type": "object",
@@ -73,23 +72,6 @@ POWER_STATE_SCHEMA = {
     "required": ["power_state"],
     "additionalProperties": False,
 }
-
-
-_UUID = re.compile(schemas.UUID_PATTERN)
-
-
-def _uuid(value: str) -> str:
-    # A malformed id cannot name an instance: 404, as Nova answers.
-    if _UUID.fullmatch(value) is None:
-        raise exception.InstanceNotFound(value)
-    return value.lower()
-
-
-def _scope(ctx: Any) -> Any:
-    """The context to act with: every project's, where policy says so."""
-    if policy.check("vmstate:instance:all_projects", ctx):
-        return ctx.elevated()
-    return ctx
 
 
 def with_queues(ctx: Any, rows: list[dict[str, Any]]
@@ -146,8 +128,9 @@ class ResetController(_SubResource):
         policy.authorize("vmstate:instance:reset_state", ctx)
         body = validation.body(pecan.request, RESET_SCHEMA)
         matrix = matrix_mod.get()
-        scoped = _scope(ctx)
-        row = reset.reset_state(scoped, _uuid(self.uuid), body["vm_state"],
+        scoped = common.scoped(ctx)
+        row = reset.reset_state(scoped, common.uuid_or_404(self.uuid),
+                                body["vm_state"],
                                 body["reason"], matrix=matrix)
         return {"instance": instance_view(scoped, row, matrix)}
 
@@ -164,8 +147,9 @@ class ClearErrorController(_SubResource):
         ctx = pecan.request.context
         policy.authorize("vmstate:instance:clear_error", ctx)
         body = validation.body(pecan.request, CLEAR_ERROR_SCHEMA)
-        scoped = _scope(ctx)
-        row = reset.clear_error(scoped, _uuid(self.uuid), body["reason"])
+        scoped = common.scoped(ctx)
+        row = reset.clear_error(scoped, common.uuid_or_404(self.uuid),
+                                body["reason"])
         return {"instance": instance_view(scoped, row, matrix_mod.get())}
 
 
@@ -182,8 +166,9 @@ class PowerStateController(_SubResource):
         policy.authorize("vmstate:instance:power_state", ctx)
         body = validation.body(pecan.request, POWER_STATE_SCHEMA)
         matrix = matrix_mod.get()
-        scoped = _scope(ctx)
-        done = power.report(scoped, _uuid(self.uuid), body["power_state"],
+        scoped = common.scoped(ctx)
+        done = power.report(scoped, common.uuid_or_404(self.uuid),
+                            body["power_state"],
                             matrix=matrix)
         return {"instance": instance_view(scoped, done.instance, matrix),
                 "changed": done.changed, "reaction": done.reaction}
@@ -202,8 +187,8 @@ class HeartbeatController(_SubResource):
         ctx = pecan.request.context
         policy.authorize("vmstate:instance:update", ctx)
         body = validation.body(pecan.request, HEARTBEAT_SCHEMA)
-        scoped = _scope(ctx)
-        row = db_timeouts.heartbeat(scoped, _uuid(self.uuid),
+        scoped = common.scoped(ctx)
+        row = db_timeouts.heartbeat(scoped, common.uuid_or_404(self.uuid),
                                     body["task_state"])
         return {"instance": instance_view(scoped, row, matrix_mod.get())}
 
@@ -219,8 +204,8 @@ class QueueController(_SubResource):
     def delete(self) -> dict[str, Any]:
         ctx = pecan.request.context
         policy.authorize("vmstate:instance:queue:delete", ctx)
-        uuid = _uuid(self.uuid)
-        scoped = _scope(ctx)
+        uuid = common.uuid_or_404(self.uuid)
+        scoped = common.scoped(ctx)
         removed = queue.cancel(scoped, uuid)
         row = db_api.instance_get(scoped, uuid)
         return {"instance": instance_view(scoped, row, matrix_mod.get()),
