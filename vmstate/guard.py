@@ -77,7 +77,7 @@ def _states(instance: Any) -> tuple[Any, Any, Any]:
         return instance.uuid, instance.vm_state, instance.task_state
     except AttributeError:
         return (instance.get("uuid"), instance["vm_state"],
-                instance.get("task_state"))
+                instance["task_state"])
 
 
 def _refuse(matrix: matrix_mod.Matrix, action: str, instance: Any) -> None:
@@ -98,7 +98,7 @@ def _make(_vs_f, _vs_refuse, _vs_defaults):
             _vs_ok = {inst}.task_state in _vs_cells[{inst}.vm_state]
         except AttributeError:
             try:
-                _vs_ok = ({inst}.get("task_state")
+                _vs_ok = ({inst}["task_state"]
                           in _vs_cells[{inst}["vm_state"]])
             except KeyError:
                 _vs_ok = False

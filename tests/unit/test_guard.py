@@ -159,12 +159,14 @@ class TestDecisions(GuardTestCase):
             "powering-off" % UUID, str(err))
 
     def test_read_only_mapping_and_missing_task_state(self):
-        # Any mapping will do; a missing task_state is no task.
-        inst = types.MappingProxyType({"uuid": UUID, "vm_state": "active"})
+        # Any mapping will do.
+        inst = types.MappingProxyType({"uuid": UUID, "vm_state": "active",
+                                       "task_state": None})
         self.assertEqual("rebooting", self.api.reboot("ctx", inst))
-        inst = types.MappingProxyType({"uuid": UUID, "vm_state": "paused"})
-        self.assertRaises(exception.InstanceInvalidState, self.api.reboot,
-                          "ctx", inst)
+        # A mapping loaded without its task_state is an error, not an
+        # idle instance: a task may be running.
+        inst = types.MappingProxyType({"uuid": UUID, "vm_state": "active"})
+        self.assertRaises(KeyError, self.api.reboot, "ctx", inst)
 
     def test_named_tuple_style_objects(self):
         Row = collections.namedtuple("Row", "uuid vm_state task_state")

@@ -187,6 +187,20 @@ class TestCheck(GuardTestCase):
                       res.json["serviceUnavailable"]["message"])
         self.assertEqual([], self.compute.seen)
 
+    def test_upper_case_server_id_is_the_same_server(self):
+        uuid = self.server(vm_state="stopped")
+        res = self.action(self.app(), uuid.upper(), {"pause": None}, 409)
+        self.assertIn("vm_state stopped",
+                      res.json["conflictingRequest"]["message"])
+        self.assertEqual([], self.compute.seen)
+
+    def test_body_too_deep_to_read_is_left_to_the_service(self):
+        uuid = self.server(vm_state="stopped")
+        self.compute.answer = 400
+        self.app().post("/v2.1/servers/%s/action" % uuid,
+                        b"[" * 100000, status=400, expect_errors=True)
+        self.assertEqual(1, len(self.compute.seen))
+
     def test_soft_delete_deployment(self):
         uuid = self.server(vm_state="active", task_state="deleting")
         # soft_delete is allowed in any state, as delete is.
@@ -254,6 +268,15 @@ class TestReserve(GuardTestCase):
         thread.join(10)
         row = db_api.instance_get(self.ctx, uuid)
         self.assertEqual("deleting", row["task_state"])
+
+    def test_store_down_while_reserving_is_503(self):
+        uuid = self.server(vm_state="stopped")
+        with mock.patch.object(lifecycle, "begin", side_effect=(
+                db_exc.DBConnectionError("gone"))):
+            res = self.action(self.app(reserve="true"), uuid,
+                              {"os-stop": None}, 503)
+        self.assertEqual(503, res.json["serviceUnavailable"]["code"])
+        self.assertEqual([], self.compute.seen)
 
     def test_reserve_needs_the_vmstate_source(self):
         self.flags(group="nova_db", connection="sqlite://")

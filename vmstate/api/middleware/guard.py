@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from oslo_config import cfg
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_middleware import base
 import webob
@@ -154,6 +155,11 @@ class ComputeGuard(base.ConfigurableMiddleware):
                                    reason="reserved by the compute guard")
         except exception.InstanceNotFound:
             return None
+        except db_exc.DBError as err:
+            # Never an unchecked pass, never a 500: the store is down.
+            raise exception.ServiceUnavailable(
+                "The instance state store is unavailable: %s"
+                % type(err).__name__) from err
 
     def _fault(self, err: exception.VMStateError) -> webob.Response:
         if isinstance(err, exception.InstanceInvalidState):

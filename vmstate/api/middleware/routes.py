@@ -76,7 +76,7 @@ def _one_key(body: bytes) -> tuple[str, Any] | None:
     """
     try:
         decoded = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(decoded, dict) or not decoded:
         return None
@@ -174,7 +174,9 @@ class RouteTable:
         for route in candidates:
             if all(want in (ANY, got)
                    for want, got in zip(route.tail, tail, strict=True)):
-                return Match(parts[i + 1], route)
+                # Nova takes a server id in any case; the stores hold it
+                # in lower case, so an upper-case id is the same server.
+                return Match(parts[i + 1].lower(), route)
         return None
 
     @staticmethod
