@@ -18,6 +18,7 @@ exits non-zero.
 """
 
 from collections.abc import Callable
+import os
 import sys
 from typing import Any
 
@@ -94,6 +95,13 @@ def main(argv: list[str] | None = None) -> int:
         print("vmstate-manage: configuration error: %s" % err,
               file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (matrix show | head): nothing to report.
+        # Point stdout at nothing so the interpreter's flush at exit
+        # does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     finally:
         # Leave CONF as found, so the command can run again in one process.
         CONF.clear()

@@ -197,13 +197,18 @@ class TestDatabaseRestarted(_FaultCase, test_process.testtools.TestCase):
         ledger = hc.Ledger(faults=True)
         worker = threading.Thread(target=hc.workload, args=(
             url, uuids, ledger), kwargs={
-            "clients": 4, "operations": 240, "seed": 13})
+            "clients": 4, "operations": 600, "seed": 13})
         worker.start()
-        time.sleep(0.5)
+        # Down once the workload is under way, for longer than the store's
+        # retries last (about 1.6 s), so some requests must outlast them.
+        deadline = time.monotonic() + 60
+        while sum(ledger.counts.values()) < 40:
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.01)
         pg.stop()
-        time.sleep(1.5)     # longer than the store's own retries last
+        time.sleep(3)
         pg.start()
-        worker.join(120)
+        worker.join(180)
         unavailable = sum(n for (kind, status), n in ledger.counts.items()
                           if status == 503)
         self.assertGreater(unavailable, 0, "the restart was not noticed: "
