@@ -28,7 +28,6 @@ listeners like every transition.
 """
 
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
 import datetime
@@ -83,16 +82,6 @@ def expired(context: Any, task_states: Sequence[str],
         rows = conn.execute(EXPIRED, {"task_states": sorted(task_states),
                                       "cutoff": cutoff, "limit": limit})
         return [dict(row._mapping) for row in rows]
-
-
-def expired_in(context: Any,
-               groups: Iterable[tuple[Sequence[str], datetime.datetime]],
-               limit: int) -> list[dict[str, Any]]:
-    """:func:`expired` for several ``(task_states, cutoff)`` groups."""
-    found = []
-    for task_states, cutoff in groups:
-        found.extend(expired(context, task_states, cutoff, limit))
-    return found
 
 
 def _statement(set_vm_state: bool) -> tuple[cas.Assignments, list[Any]]:

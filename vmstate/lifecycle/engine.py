@@ -88,10 +88,6 @@ def uninstall() -> None:
         _installed = False
 
 
-def installed() -> bool:
-    return _installed
-
-
 def after_commit(instance: dict[str, Any]) -> None:
     """The engine's after-commit listener (see the module docstring)."""
     event = instance["event"]

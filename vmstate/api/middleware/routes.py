@@ -117,10 +117,6 @@ class Route:
     tail: tuple[str, ...]        # below /servers/{id}; "*" matches one part
     decides: Decider             # the action, or a reader of the body
 
-    @property
-    def reads_body(self) -> bool:
-        return not isinstance(self.decides, str)
-
 
 ROUTES: tuple[Route, ...] = (
     Route("DELETE", (), "delete"),
