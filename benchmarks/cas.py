@@ -21,14 +21,16 @@ vmstate
     ``lifecycle.begin(ctx, uuid, "reboot")`` then ``task.finish()``: each
     step one ``UPDATE .. WHERE <allowed> .. RETURNING`` and the history
     INSERT, in one transaction.
-Nova pattern (written here)
+Nova pattern (written here, as heavy as Nova's)
     begin as Nova's API does it: read the instance (its own transaction,
     ``compute_api.get``), check the matrix in Python, then
-    ``instance.save(expected_task_state=...)``: oslo.db's
-    ``update_on_match`` plus the history INSERT. Finish as Nova's compute
-    manager does it: one transaction that reads the row, checks the
-    expected task_state in Python, ``update_on_match`` and the history
-    INSERT.
+    ``instance.save(expected_task_state=...)``, which is
+    ``instance_update_and_get_original``: one transaction that reads the
+    row again, compares the expected task_state in Python, runs oslo.db's
+    ``update_on_match`` and the history INSERT; then the refresh after
+    the save (``instance.refresh()``: one more read). Finish as Nova's
+    compute manager does it: the same ``instance_update_and_get_original``
+    transaction (read, compare, ``update_on_match``, history INSERT).
 
 Both write the same rows. Statements are counted with SQLAlchemy's
 ``before_cursor_execute``; transaction control that goes through a
@@ -87,8 +89,11 @@ class Counter:
 
 # -- the two patterns ------------------------------------------------------
 
-def vmstate_cycle(ctx, uuid, matrix):
-    task = lifecycle.begin(ctx, uuid, "reboot", matrix=matrix)
+def vmstate_begin(ctx, uuid, matrix):
+    return lifecycle.begin(ctx, uuid, "reboot", matrix=matrix)
+
+
+def vmstate_finish(ctx, uuid, task):
     task.finish()
 
 
@@ -124,7 +129,7 @@ def _get(session, uuid):
     return session.query(models.Instance).filter_by(uuid=uuid).one()
 
 
-def nova_cycle(ctx, uuid, matrix):
+def nova_begin(ctx, uuid, matrix):
     main = db_engine.main
     # The API: compute_api.get, the guard, then instance.save.
     with main.reader.using(ctx) as session:
@@ -132,13 +137,25 @@ def nova_cycle(ctx, uuid, matrix):
     if not matrix.is_allowed("reboot", inst.vm_state, inst.task_state):
         raise matrix.refusal("reboot", uuid, inst.vm_state, inst.task_state)
     task_id = uuidutils.generate_uuid()
+    # instance.save(expected_task_state=[None]):
+    # instance_update_and_get_original reads the row in its transaction.
     with main.writer.using(ctx) as session:
+        inst = _get(session, uuid)
+        if inst.task_state is not None:
+            raise exception.TaskAborted(uuid, "reboot", {}, {})
         _save(session, ctx, inst, "reboot",
               {"task_state": "rebooting", "task_id": task_id,
                "task_action": "reboot"})
+    # The refresh after the save (instance.refresh()).
+    with main.reader.using(ctx) as session:
+        inst = _get(session, uuid)
+    return task_id
+
+
+def nova_finish(ctx, uuid, task_id):
     # The compute manager: instance.save(expected_task_state=rebooting),
-    # which reads the row and compares in one transaction.
-    with main.writer.using(ctx) as session:
+    # the same read, compare and update in one transaction.
+    with db_engine.main.writer.using(ctx) as session:
         inst = _get(session, uuid)
         if inst.task_state != "rebooting" or inst.task_id != task_id:
             raise exception.TaskAborted(uuid, "reboot", {}, {})
@@ -150,30 +167,46 @@ def nova_cycle(ctx, uuid, matrix):
 # -- running -----------------------------------------------------------------
 
 def measure(url, cycles, repeat):
-    """{pattern: (transitions per second, data stmts, control stmts)}."""
+    """{pattern: (transitions/s, begins/s, data stmts, control stmts)}.
+
+    Statements are per transition (begin and finish together).
+    """
     with databases.vmstate_on(url) as engine:
         counter = Counter(engine)
         ctx = context.get_admin_context()
         matrix = matrix_mod.load(["nova"])
-        patterns = {"vmstate": vmstate_cycle, "nova": nova_cycle}
+        patterns = {"vmstate": (vmstate_begin, vmstate_finish),
+                    "nova": (nova_begin, nova_finish)}
         uuids = {name: api.instance_create(
             ctx, {"vm_state": "active", "task_state": None})["uuid"]
             for name in patterns}
+
+        def batch(name, count):
+            begin, finish = patterns[name]
+            uuid = uuids[name]
+            begun = 0.0
+            start = time.perf_counter()
+            for _ in range(count):
+                before = time.perf_counter()
+                task = begin(ctx, uuid, matrix)
+                begun += time.perf_counter() - before
+                finish(ctx, uuid, task)
+            return time.perf_counter() - start, begun
+
         best = dict.fromkeys(patterns, float("inf"))
+        best_begin = dict.fromkeys(patterns, float("inf"))
         counts = {}
-        for name, cycle in patterns.items():   # warm up caches and pools
-            for _ in range(20):
-                cycle(ctx, uuids[name], matrix)
+        for name in patterns:   # warm up caches and pools
+            batch(name, 20)
         for _ in range(repeat):
-            for name, cycle in patterns.items():
+            for name in patterns:
                 counter.reset()
-                start = time.perf_counter()
-                for _ in range(cycles):
-                    cycle(ctx, uuids[name], matrix)
-                best[name] = min(best[name], time.perf_counter() - start)
+                total, begun = batch(name, cycles)
+                best[name] = min(best[name], total)
+                best_begin[name] = min(best_begin[name], begun)
                 counts[name] = (counter.data, counter.control)
         transitions = 2 * cycles
-        return {name: (transitions / best[name],
+        return {name: (transitions / best[name], cycles / best_begin[name],
                        counts[name][0] / transitions,
                        counts[name][1] / transitions)
                 for name in patterns}
@@ -195,33 +228,42 @@ def main(argv=None):
                 ("PostgreSQL",
                  databases.postgresql_database(args.postgresql))]
     all_met = True
-    print("%-11s %-14s %12s %16s %14s" % (
-        "backend", "pattern", "transitions/s", "statements/trans",
-        "control stmts"))
+    print("%-11s %-9s %13s %9s %16s %14s" % (
+        "backend", "pattern", "transitions/s", "begins/s",
+        "statements/trans", "control stmts"))
     for label, database in backends:
         with database as url:
             result = measure(url, args.cycles, args.repeat)
-        for name, (rate, data, control) in result.items():
-            print("%-11s %-14s %12.0f %16.2f %14.2f" % (
-                label, name, rate, data, control))
+        for name, (rate, begins, data, control) in result.items():
+            print("%-11s %-9s %13.0f %9.0f %16.2f %14.2f" % (
+                label, name, rate, begins, data, control))
             found.figure(label, "%s transitions/s" % name, rate, "1/s")
+            found.figure(label, "%s begins/s" % name, begins, "1/s")
             found.figure(label, "%s statements/transition" % name, data,
                          "statements")
         speedup = result["vmstate"][0] / result["nova"][0]
-        statements = result["vmstate"][1]
+        begin_speedup = result["vmstate"][1] / result["nova"][1]
+        statements = result["vmstate"][2]
         met_stmts = found.target(
             "%s statements per transition" % label, statements,
             "<= %d" % MAX_STATEMENTS, statements <= MAX_STATEMENTS)
         met_speed = found.target(
             "%s throughput over the Nova pattern" % label, speedup,
             ">= %.1fx" % MIN_SPEEDUP, speedup >= MIN_SPEEDUP)
-        all_met = all_met and met_stmts and met_speed
+        met_begin = found.target(
+            "%s starting actions over the Nova pattern" % label,
+            begin_speedup, ">= %.1fx" % MIN_SPEEDUP,
+            begin_speedup >= MIN_SPEEDUP)
+        all_met = all_met and met_stmts and met_speed and met_begin
         print("%-11s statements per transition %.2f (target <= %d): %s" % (
             label, statements, MAX_STATEMENTS,
             "met" if met_stmts else "NOT met"))
         print("%-11s speedup over the Nova pattern %.2fx (target >= %.1fx):"
               " %s" % (label, speedup, MIN_SPEEDUP,
                        "met" if met_speed else "NOT met"))
+        print("%-11s starting actions over the Nova pattern %.2fx (target "
+              ">= %.1fx): %s" % (label, begin_speedup, MIN_SPEEDUP,
+                                 "met" if met_begin else "NOT met"))
     found.write(args.json)
     return 0 if all_met else 1
 

@@ -20,7 +20,13 @@ used. Two things are added to what oslo.db does:
   ``$state_path/vmstate.sqlite``) is created before the first connection;
 * SQLite connections use write-ahead logging and wait for a lock instead of
   failing at once, so that threads and processes sharing the file take
-  turns rather than raising "database is locked".
+  turns rather than raising "database is locked";
+* connections are kept in a pool and checked only when they may have gone
+  stale: a file-based SQLite database gets a ``QueuePool`` (oslo.db gives
+  it a ``NullPool``, which opens a connection and runs its PRAGMAs for
+  every transaction), and a database server's connection is pinged on
+  checkout only after it has been idle for :data:`PING_AFTER_IDLE`
+  seconds, not before every transaction.
 """
 
 from collections.abc import Iterator
@@ -45,6 +51,13 @@ SQLITE_BUSY_TIMEOUT_MS = 30000
 # A new database being switched to write-ahead logging by another process
 # is locked for a moment; these attempts wait about five seconds in all.
 _WAL_ATTEMPTS = 14
+
+# A pooled connection that has been idle at least this long (seconds) is
+# pinged before use; one in steady use is not. A connection that breaks
+# while in use (the server restarted under it) fails its statement as a
+# disconnect, which invalidates the pool and which vmstate.db.api
+# retries (oslo.db's retry_on_disconnect).
+PING_AFTER_IDLE = 1.0
 
 main = enginefacade.transaction_context()
 
@@ -81,9 +94,92 @@ def _write_ahead_log(cursor) -> None:
             time.sleep(0.05 * (attempt + 1))
 
 
+def _pool_options() -> dict[str, Any]:
+    # oslo.db drops [database] max_pool_size and max_overflow for SQLite
+    # (it uses no pool there); the pool built here honours them.
+    from vmstate.conf import CONF
+    options: dict[str, Any] = {}
+    for option, argument in (("max_pool_size", "pool_size"),
+                             ("max_overflow", "max_overflow"),
+                             ("pool_timeout", "timeout")):
+        value = CONF.database[option]
+        if value is not None:
+            options[argument] = value
+    return options
+
+
+def _repool(engine: sa.engine.Engine, pool_class: type[sa.pool.Pool],
+            **options: Any) -> None:
+    """Give ``engine`` a new pool of ``pool_class``, without pre-ping.
+
+    The listeners oslo.db set on the old pool (process guards, thread
+    yield on check-in) move to the new one.
+    """
+    old = engine.pool
+    engine.pool = pool_class(
+        old._creator,  # type: ignore[attr-defined]
+        recycle=old._recycle,  # type: ignore[attr-defined]
+        echo=old.echo,
+        logging_name=old._orig_logging_name,  # type: ignore[attr-defined]
+        reset_on_return=old._reset_on_return,  # type: ignore[attr-defined]
+        pre_ping=False,
+        _dispatch=old.dispatch,
+        dialect=old._dialect,
+        **options)
+    old.dispose()
+
+
+def _is_sqlite_file(engine: sa.engine.Engine) -> bool:
+    database = engine.url.database
+    return bool(database) and database != ":memory:" and not (
+        database.startswith("file:") and "mode=memory" in database)
+
+
+def _on_checkin(dbapi_connection, connection_record) -> None:
+    connection_record.info["vmstate_idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(engine: sa.engine.Engine):
+    dialect = engine.dialect
+
+    def ping(dbapi_connection, connection_record, connection_proxy) -> None:
+        idle_since = connection_record.info.get("vmstate_idle_since")
+        if (idle_since is None
+                or time.monotonic() - idle_since < PING_AFTER_IDLE):
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as err:
+            if dialect.is_disconnect(err, dbapi_connection, None):
+                # The pool drops this connection and checks out another
+                # (up to three times), as its own pre-ping does.
+                raise sa.exc.DisconnectionError() from err
+            raise
+    return ping
+
+
 def _on_engine_create(engine: sa.engine.Engine) -> None:
     if engine.dialect.name == "sqlite":
+        if (isinstance(engine.pool, sa.pool.NullPool)
+                and _is_sqlite_file(engine)):
+            # One file, many threads and processes: each process keeps
+            # its own connections (oslo.db's process guard drops those
+            # inherited over a fork); the file's locks and WAL order
+            # them. A pool bounded like a server's, not one connection
+            # per thread (SingletonThreadPool): a server's hundreds of
+            # threads would each keep a connection and its file handles.
+            _repool(engine, sa.pool.QueuePool, **_pool_options())
         sa.event.listen(engine, "connect", _sqlite_on_connect)
+        return
+    if isinstance(engine.pool, sa.pool.QueuePool):
+        # oslo.db turns pre-ping on: one extra round trip before every
+        # transaction. Ping only a connection that has sat idle.
+        _repool(engine, type(engine.pool),
+                pool_size=engine.pool.size(),
+                max_overflow=engine.pool._max_overflow,  # type: ignore
+                timeout=engine.pool.timeout())
+        sa.event.listen(engine, "checkin", _on_checkin)
+        sa.event.listen(engine, "checkout", _ping_if_idle(engine))
 
 
 main.append_on_engine_create(_on_engine_create)
