@@ -154,6 +154,45 @@ def entries(context: Any, uuids: Sequence[str]
     return found
 
 
+# The instance and its queue in one statement: a row per queued entry
+# (entry columns NULL when the queue is empty), oldest entry first.
+_ENTRY_LABELS = tuple(col.label("q_" + col.name) for col in _ENTRY)
+_WITH_QUEUE = (
+    sa.select(*(_i[name] for name in cas.INSTANCE_COLUMNS), *_ENTRY_LABELS)
+    .select_from(models.instances.outerjoin(
+        models.action_queue, _q.instance_uuid == _i.uuid))
+    .where(_i.uuid == sa.bindparam("uuid"))
+    .order_by(_q.id))
+_WITH_QUEUE_SCOPED = _WITH_QUEUE.where(
+    _i.project_id == sa.bindparam("project_id"))
+
+
+@db_api._retry
+def instance_with_queue(context: Any, uuid: str) -> dict[str, Any]:
+    """The instance ``uuid`` with its ``queue`` (oldest first), read in
+    one statement.
+
+    :returns: the instance as :func:`vmstate.db.api.instance_get` gives
+        it, plus ``"queue"``: its queued entries (``[]`` when idle).
+    :raises InstanceNotFound: when there is none, or it belongs to another
+        project and ``context`` is not admin.
+    """
+    params = {"uuid": uuid}
+    stmt = _WITH_QUEUE
+    if cas.scope(context):
+        stmt = _WITH_QUEUE_SCOPED
+        params["project_id"] = context.project_id
+    with engine.reader(context) as conn:
+        rows = conn.execute(stmt, params).all()
+    if not rows:
+        raise exception.InstanceNotFound(uuid)
+    instance = cas.instance_dict(rows[0]._mapping)
+    instance["queue"] = [
+        {name: row._mapping["q_" + name] for name in ENTRY_COLUMNS}
+        for row in rows if row._mapping["q_id"] is not None]
+    return instance
+
+
 @db_api._retry
 def head(context: Any, uuid: str) -> dict[str, Any] | None:
     """The oldest queued action of ``uuid``, or ``None``."""

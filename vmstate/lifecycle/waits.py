@@ -33,6 +33,10 @@ database connection; only as a safety net, when it has heard nothing of
 its instance for ``[events] resync_interval`` seconds, or when the bus
 says its channel was lost, it re-reads the instance (one query).
 
+The instance a wait answers with (and the one it reads when it starts)
+comes with its queue, from :mod:`vmstate.lifecycle.shared_read`: the
+waits woken by one commit share one read of it.
+
 The rules, for the awaited sequence ``T1, T2, ...``:
 
 * ``Ti`` is reached when the instance is in it with no task running.
@@ -62,6 +66,7 @@ from vmstate import matrix as matrix_mod
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
 from vmstate.lifecycle import reachability
+from vmstate.lifecycle import shared_read
 from vmstate.matrix import Matrix
 
 REACHED = "reached"
@@ -126,7 +131,8 @@ class WaitResult:
     :data:`CANCELLED`; ``seen`` the vm_states the instance was observed
     in, in order (a repeat of the same vm_state is listed once);
     ``reached`` the awaited states reached; ``instance`` the newest
-    version of the instance the wait knows; ``reason`` a sentence for
+    version of the instance the wait knows, with its ``queue`` (the
+    actions queued on it, oldest first); ``reason`` a sentence for
     anything but success.
     """
 
@@ -172,15 +178,18 @@ def wait_for(context: Any, uuid: str, states: str | Iterable[str],
     watching = isinstance(cancel, Cancel)
     if watching:
         cancel._watch(inbox.wake)  # type: ignore[union-attr]
+    shared_read.READS.register(context, uuid)
     try:
         subscription = (bus or events.get()).subscribe(uuid, inbox.put,
                                                        inbox.resync)
         try:
-            # Subscribed and listening: the read below sees everything
-            # committed before it, the subscription everything after.
+            # Subscribed and listening: the read below (one started after
+            # this moment) sees everything committed before it, the
+            # subscription everything after.
+            subscribed = time.monotonic()
             inbox.forget_resync()
             status = tracker.observe_instance(
-                db_api.instance_get(context, uuid))
+                shared_read.READS.get(context, uuid, after=subscribed))
             next_check = time.monotonic() + _jitter(interval)
             while status is None:
                 if cancel is not None and cancel.is_set():
@@ -203,10 +212,11 @@ def wait_for(context: Any, uuid: str, states: str | Iterable[str],
                     next_check = time.monotonic() + _jitter(interval)
         finally:
             subscription.close()
+        return tracker.result(status, seconds)
     finally:
+        shared_read.READS.unregister(context, uuid)
         if watching:
             cancel._unwatch(inbox.wake)  # type: ignore[union-attr]
-    return tracker.result(status, seconds)
 
 
 def _targets(states: str | Iterable[str], matrix: Matrix
@@ -361,7 +371,8 @@ class _Tracker:
         """Read the instance, and its history since the last version seen.
         """
         try:
-            instance = db_api.instance_get(self.context, self.uuid)
+            instance = shared_read.READS.get(
+                self.context, self.uuid, after=time.monotonic())
         except exception.InstanceNotFound:
             self.reason = "instance %s no longer exists" % self.uuid
             return FAILED
@@ -386,14 +397,25 @@ class _Tracker:
         return self.observe_instance(instance)
 
     def result(self, status: str, timeout: float) -> WaitResult:
-        if self.instance is None or self.instance["version"] < self.version:
-            # Only the states travelled (a large change between
-            # processes): the instance itself, once, at the end.
+        if (self.instance is None or "queue" not in self.instance
+                or self.instance["version"] < self.version):
+            # The change told the states (and, in one process, the row)
+            # but not the queue: read once, shared with every wait woken
+            # by the same version.
             try:
-                self.instance = db_api.instance_get(self.context, self.uuid)
+                read = shared_read.READS.get(self.context, self.uuid,
+                                             version=self.version)
             except exception.InstanceNotFound:
                 if self.instance is None:
                     raise
+                read = dict(self.instance, queue=[])
+            if (self.instance is not None
+                    and self.instance["version"] == self.version
+                    and read["version"] > self.version):
+                # Newer than what the wait judged: answer with the
+                # version it judged, and the queue as now read.
+                read = dict(self.instance, queue=read["queue"])
+            self.instance = read
         reason = self.reason
         if status == TIMEOUT:
             reason = "%s not reached within %g s" % (

@@ -14,8 +14,10 @@
 
 import json
 
+from tests import db_fixture
 from tests.functional.api import base
 from vmstate import states
+from vmstate.db import engine as db_engine
 
 A, OWN, X, S = base.ADMIN, base.OWNER, base.OTHER, base.SERVICE
 CONTRACT_VIEW = {"uuid", "project_id", "vm_state", "task_state",
@@ -134,6 +136,22 @@ class TestCreate(base.APITestCase):
 
 
 class TestShow(base.APITestCase):
+
+    def test_one_statement_with_or_without_a_queue(self):
+        inst = self.create(task_state="rebooting", vm_state="active")
+        engine = db_engine.get_engine()
+        counter = self.useFixture(db_fixture.StatementCounter(engine))
+        res = self.get("/v1/instances/%s" % inst["uuid"], headers=OWN)
+        self.assertNotIn("queue", res.json["instance"])
+        self.assertEqual(1, counter.count, counter.statements)
+        self.post("/v1/instances/%s/actions" % inst["uuid"],
+                  {"action": "stop", "queue": True}, headers=OWN,
+                  status=202)
+        counter.reset()
+        res = self.get("/v1/instances/%s" % inst["uuid"], headers=OWN)
+        self.assertEqual(["stop"], [e["action"]
+                                    for e in res.json["instance"]["queue"]])
+        self.assertEqual(1, counter.count, counter.statements)
 
     def test_admin_and_owner_see_it(self):
         inst = self.create()

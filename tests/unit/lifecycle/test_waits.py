@@ -27,6 +27,7 @@ from vmstate import events
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate.db import api
+from vmstate.db import queue as db_queue
 from vmstate.events.drivers import local
 
 # Long enough never to end a test that works: these tests end by events.
@@ -409,15 +410,19 @@ class TestNoLostWakeUp(WaitTestCase):
 
     def test_commit_between_read_and_wait(self):
         inst = self.create()
-        real = api.instance_get
+        real = db_queue.instance_with_queue
+        reads = []
 
         def read_then_commit(ctx, uuid):
             found = real(ctx, uuid)
-            self.step(uuid, "stop")
+            reads.append(found["version"])
+            if len(reads) == 1:
+                # Right after the wait's first read, before it waits.
+                self.step(uuid, "stop")
             return found
 
         self.useFixture(fixtures.MockPatch(
-            "vmstate.lifecycle.waits.db_api.instance_get",
+            "vmstate.lifecycle.shared_read.db_queue.instance_with_queue",
             side_effect=read_then_commit))
         result = lifecycle.wait_for(self.ctx, inst["uuid"],
                                     ["active", "stopped"], 5)
@@ -439,9 +444,11 @@ class TestNoLostWakeUp(WaitTestCase):
                          (result.status, result.seen))
         self.assertEqual([1, 2, 3, 4, 5],
                          [p.version for p in waiter.progress])
-        # Once: the instance, and its history (found, then read).
+        # Once: the instance, and its history (found, then read); then
+        # the instance with its queue for the answer (version 5 came on
+        # the bus without the queue).
         reads = [s for s in counter.statements if s.startswith("SELECT")]
-        self.assertEqual(3, len(reads), reads)
+        self.assertEqual(4, len(reads), reads)
 
     def test_repeated_and_reordered_changes_are_harmless(self):
         inst = self.create()
@@ -528,7 +535,10 @@ class TestNoQueryWhileWaiting(WaitTestCase):
         self.step(inst["uuid"], "stop")
         for waiter in waiters:
             self.assertEqual("reached", waiter.outcome().status)
-        self.assertEqual(16, counter.count)
+        # The stop's four statements, and one read of the instance with
+        # its queue that all twenty waiters woken by it answer with.
+        self.assertEqual(17, counter.count, counter.statements)
+        self.assertTrue(counter.statements[-1].startswith("SELECT"))
 
 
 class TestThousandWaiters(WaitTestCase):

@@ -34,6 +34,7 @@ from vmstate.api.controllers import common
 from vmstate.api.controllers import lifecycle as lifecycle_ctl
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
+from vmstate.db import queue as db_queue
 from vmstate.lifecycle import queue as lifecycle_queue
 
 LIST_PARAMS = {"vm_state", "task_state", "limit", "marker", "project_id"}
@@ -89,9 +90,10 @@ class InstanceController:
     def show(self) -> dict[str, Any]:
         ctx = _context()
         policy.authorize("vmstate:instance:get", ctx)
-        row = db_api.instance_get(ctx, common.uuid_or_404(self.uuid))
-        return {"instance": lifecycle_ctl.instance_view(ctx, row,
-                                                        matrix_mod.get())}
+        # The instance and its queue: one statement.
+        row = db_queue.instance_with_queue(ctx,
+                                           common.uuid_or_404(self.uuid))
+        return {"instance": views.instance(row, matrix_mod.get())}
 
     @index.when(method="PATCH", template="json")
     def patch(self) -> dict[str, Any]:
@@ -179,10 +181,10 @@ class InstanceController:
         if result.status == lifecycle.waits.CANCELLED:
             raise exception.ServiceUnavailable(
                 "vmstate-api is stopping; wait again")
-        # The same view as GET shows (with the queue): read once the wait
-        # is over, never while it waits.
-        return views.wait_result(result, lifecycle_ctl.instance_view(
-            ctx, result.instance, matrix))
+        # The same view as GET shows: the wait's instance carries its
+        # queue, read once per version for all the waits it woke.
+        return views.wait_result(result, views.instance(result.instance,
+                                                        matrix))
 
 
 class InstancesController:
