@@ -22,6 +22,8 @@ directory (default ``benchmarks/report/``):
 * ``throughput.png`` and ``latency.png``: requests per second and
   latency against the number of concurrent clients, for every figure a
   benchmark measured by concurrency;
+* ``waiters.png``: long-poll wake-up latency and server CPU per woken
+  waiter against the number of waiters one commit wakes;
 * ``<benchmark>.txt``: each benchmark's own printout.
 
 Usage: ``tools/bench-report [--quick] [--only NAME ...] [--out DIR]``.
@@ -46,7 +48,8 @@ RUNS = {
     "cas": ("cas.py", ["--cycles", "100", "--repeat", "2"]),
     "middleware": ("middleware.py", ["--calls", "500", "--repeat", "2"]),
     "api": ("api.py", ["--seconds", "1.5"]),
-    "waits": ("waits.py", []),
+    "waits": ("waits.py", ["--rounds", "5", "--http-rounds", "1",
+                           "--clients", "20", "--delay", "2"]),
 }
 
 
@@ -113,7 +116,7 @@ def _markdown(results: list[dict], quick: bool) -> str:
                 figure["group"], name, _number(figure["value"]),
                 figure["unit"]))
     lines += ["", "![throughput](throughput.png)", "",
-              "![latency](latency.png)", ""]
+              "![latency](latency.png)", "", "![waiters](waiters.png)", ""]
     return "\n".join(lines)
 
 
@@ -125,17 +128,21 @@ def _number(value: float) -> str:
     return "%.3g" % value
 
 
-def _series(results: list[dict], unit: str) -> dict:
-    """(label -> [(clients, value)]) for figures measured by concurrency."""
+def _series(results: list[dict], unit: str, by: str = "clients") -> dict:
+    """(label -> [(x, value)]) for figures measured against the label
+    ``by`` (concurrent clients, waiters woken)."""
     series: dict[str, list] = collections.defaultdict(list)
     for result in results:
         for figure in result["figures"]:
-            clients = figure["labels"].get("clients")
-            if clients is None or figure["unit"] != unit:
+            x = figure["labels"].get(by)
+            if x is None or figure["unit"] != unit:
                 continue
             label = "%s %s %s" % (result["benchmark"], figure["group"],
                                   figure["name"])
-            series[label].append((int(clients), figure["value"]))
+            where = figure["labels"].get("where")
+            if where:
+                label += " (%s)" % where
+            series[label].append((int(x), figure["value"]))
     return {k: sorted(v) for k, v in series.items()}
 
 
@@ -145,22 +152,27 @@ def plot(results: list[dict], out: str) -> list[str]:
     from matplotlib import pyplot
 
     written = []
-    for filename, unit, title, ylabel in (
-            ("throughput.png", "req/s", "Throughput", "requests per second"),
-            ("latency.png", "ms", "Latency", "milliseconds")):
-        series = _series(results, unit)
+    for filename, unit, title, ylabel, by, xlabel in (
+            ("throughput.png", "req/s", "Throughput", "requests per second",
+             "clients", "concurrent clients"),
+            ("latency.png", "ms", "Latency", "milliseconds", "clients",
+             "concurrent clients"),
+            ("waiters.png", "ms", "Long-poll wake-up", "milliseconds",
+             "waiters", "waiters woken by one commit")):
+        series = _series(results, unit, by)
         figure, axes = pyplot.subplots(figsize=(8, 5))
         for label, points in sorted(series.items()):
             axes.plot([p[0] for p in points], [p[1] for p in points],
                       marker="o", label=label)
         axes.set_xscale("log", base=2)
-        axes.set_xlabel("concurrent clients")
+        axes.set_xlabel(xlabel)
         axes.set_ylabel(ylabel)
-        axes.set_title("vmstate: %s against concurrency" % title.lower())
+        axes.set_yscale("log")
+        axes.set_title("vmstate: %s against %s" % (title.lower(), xlabel))
         if series:
             axes.legend(fontsize="small")
         else:
-            axes.text(0.5, 0.5, "no figure measured by concurrency",
+            axes.text(0.5, 0.5, "no figure measured against %s" % xlabel,
                       ha="center", transform=axes.transAxes)
         axes.grid(True, alpha=0.3)
         figure.tight_layout()
