@@ -80,6 +80,7 @@ from vmstate.api import app as api_app
 from vmstate.conf import CONF
 from vmstate.db import api
 from vmstate.db import listeners
+from vmstate.lifecycle import shared_read
 from vmstate.wsgi import server
 
 IN_PROCESS_P99_MS = 50
@@ -396,9 +397,14 @@ def http_wakeups(url, counts, rounds):
                         clients = spawn.Process(
                             target=http_waiters,
                             args=(address, uuid, count, target, there))
+                        # All subscribed and past their first read: what
+                        # is counted then is the wake-up's own work.
+                        served = shared_read.READS.served
                         clients.start()
                         deadline = time.monotonic() + PATIENCE
-                        while (bus.subscriber_count(uuid) < count
+                        while ((bus.subscriber_count(uuid) < count
+                                or shared_read.READS.served - served
+                                < count)
                                and time.monotonic() < deadline):
                             time.sleep(0.01)
                         time.sleep(0.05)

@@ -24,6 +24,8 @@ directory (default ``benchmarks/report/``):
   benchmark measured by concurrency;
 * ``waiters.png``: long-poll wake-up latency and server CPU per woken
   waiter against the number of waiters one commit wakes;
+* ``scale.png``: each API and sweeper statement's time against the
+  number of instances in the table;
 * ``<benchmark>.txt``: each benchmark's own printout.
 
 Usage: ``tools/bench-report [--quick] [--only NAME ...] [--out DIR]``.
@@ -50,6 +52,7 @@ RUNS = {
     "api": ("api.py", ["--seconds", "1.5"]),
     "waits": ("waits.py", ["--rounds", "5", "--http-rounds", "1",
                            "--clients", "20", "--delay", "2"]),
+    "scale": ("scale.py", ["--sizes", "10000,100000", "--repeat", "5"]),
 }
 
 
@@ -116,7 +119,8 @@ def _markdown(results: list[dict], quick: bool) -> str:
                 figure["group"], name, _number(figure["value"]),
                 figure["unit"]))
     lines += ["", "![throughput](throughput.png)", "",
-              "![latency](latency.png)", "", "![waiters](waiters.png)", ""]
+              "![latency](latency.png)", "", "![waiters](waiters.png)", "",
+              "![scale](scale.png)", ""]
     return "\n".join(lines)
 
 
@@ -158,13 +162,15 @@ def plot(results: list[dict], out: str) -> list[str]:
             ("latency.png", "ms", "Latency", "milliseconds", "clients",
              "concurrent clients"),
             ("waiters.png", "ms", "Long-poll wake-up", "milliseconds",
-             "waiters", "waiters woken by one commit")):
+             "waiters", "waiters woken by one commit"),
+            ("scale.png", "ms", "Statement time", "milliseconds",
+             "instances", "instances in the table")):
         series = _series(results, unit, by)
         figure, axes = pyplot.subplots(figsize=(8, 5))
         for label, points in sorted(series.items()):
             axes.plot([p[0] for p in points], [p[1] for p in points],
                       marker="o", label=label)
-        axes.set_xscale("log", base=2)
+        axes.set_xscale("log", base=10 if by == "instances" else 2)
         axes.set_xlabel(xlabel)
         axes.set_ylabel(ylabel)
         axes.set_yscale("log")

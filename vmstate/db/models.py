@@ -26,8 +26,10 @@ instance was busy.
 
 Indexes serve the lookups later work relies on: uuid (every request), the
 project and creation time (scoped, paginated listing), the state pair
-(filters, queued actions) and task state with start or heartbeat time
-(the timeout sweeper finds expired tasks without scanning every row).
+(filters, queued actions), vm_state in creation order (a page of a rare
+vm_state without walking every other instance) and task state with start
+or heartbeat time (the timeout sweeper finds expired tasks without
+scanning every row).
 """
 
 import sqlalchemy as sa
@@ -70,6 +72,7 @@ class Instance(Base):
         sa.Index(None, "project_id", "created_at"),
         sa.Index(None, "created_at"),
         sa.Index(None, "vm_state", "task_state"),
+        sa.Index(None, "vm_state", "created_at", "id"),
         sa.Index(None, "task_state", "task_started_at"),
         sa.Index(None, "task_state", "task_heartbeat_at"),
         TABLE_ARGS,

@@ -55,10 +55,18 @@ _QUEUE = (sa.select(*_ENTRY)
 # task). In two steps, so that no planner may drive the search from the
 # instances (most of which are idle): the queued instances, from the
 # queue alone (small: pending requests), then which of them are idle, by
-# their uuids (the unique index).
-QUEUED_INSTANCES = (sa.select(_q.instance_uuid)
-                    .group_by(_q.instance_uuid)
-                    .order_by(sa.func.min(_q.id)))
+# their uuids (the unique index). Each step is bounded: the heads of the
+# queues (each queue's oldest entry) in the order they were queued, a
+# page at a time after the last one seen, until enough idle ones are found.
+_heads = models.action_queue.alias("heads")
+QUEUE_HEADS = (
+    sa.select(_q.id, _q.instance_uuid)
+    .where(_q.id > sa.bindparam("after"),
+           _q.id == sa.select(sa.func.min(_heads.c.id))
+           .where(_heads.c.instance_uuid == _q.instance_uuid)
+           .scalar_subquery())
+    .order_by(_q.id)
+    .limit(sa.bindparam("limit")))
 IDLE_AMONG = sa.select(_i.uuid).where(
     _i.uuid.in_(sa.bindparam("uuids", expanding=True)),
     _i.task_state.is_(None))
@@ -250,14 +258,18 @@ def pending(context: Any, limit: int) -> list[str]:
     """Up to ``limit`` instances with queued actions and no task running,
     those waiting longest first."""
     found: list[str] = []
+    after = 0
     with engine.reader(context) as conn:
-        queued = [row.instance_uuid
-                  for row in conn.execute(QUEUED_INSTANCES)]
-        for start in range(0, len(queued), _CHUNK):
-            chunk = queued[start:start + _CHUNK]
+        while len(found) < limit:
+            heads = conn.execute(QUEUE_HEADS, {"after": after,
+                                               "limit": _CHUNK}).all()
+            if not heads:
+                break
+            after = heads[-1].id
+            chunk = [row.instance_uuid for row in heads]
             idle = {row.uuid for row in conn.execute(
                 IDLE_AMONG, {"uuids": chunk})}
             found.extend(u for u in chunk if u in idle)
-            if len(found) >= limit:
+            if len(heads) < _CHUNK:
                 break
     return found[:limit]

@@ -61,6 +61,29 @@ class TestQueryPlans(base.TestCase):
         self.assertRegex(idle[0],
                          r"^SEARCH instances USING INDEX \S+ \(uuid=\?\)$")
 
+    def test_pending_pages_through_the_queue_heads_with_a_limit(self):
+        patcher = mock.patch.object(db_queue, "_CHUNK", 2)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+        busy = []
+        for _ in range(5):
+            uuid = self.create()["uuid"]
+            lifecycle.begin(self.ctx, uuid, "reboot")
+            lifecycle.request(self.ctx, uuid, "stop", queue=True)
+            lifecycle.request(self.ctx, uuid, "start", queue=True)
+            busy.append(uuid)
+        # The last queue's task ended without draining it.
+        idle = busy.pop()
+        api.transition(self.admin, idle, {"task_state": None},
+                       expected={"task_state": "rebooting"})
+        statements = lifecycle_fixtures.captured(
+            self.db.engine, lambda: self.assertEqual(
+                [idle], db_queue.pending(self.admin, 10)))
+        heads = [s for s, _ in statements if "LIMIT" in s.upper()]
+        # Five queue heads, two a page: three pages, each bounded.
+        self.assertEqual(3, len(heads), statements)
+        self.assertEqual(6, len(statements), statements)
+
 
 class TestSweeper(base.TestCase):
 
