@@ -32,15 +32,36 @@ IDENTITY_HEADERS = ("HTTP_X_PROJECT_ID", "HTTP_X_USER_ID", "HTTP_X_ROLES",
 # Identity of a request that names nobody under noauth.
 NOAUTH_ADMIN = {"project_id": "admin", "user_id": "admin",
                 "roles": ["admin"]}
+#: The roles each role implies, as ``keystone-manage bootstrap`` creates
+#: them (admin implies member implies reader). keystonemiddleware hands
+#: over the implied roles already; under noauth they are added here, so
+#: the policy's personas mean the same under both.
+IMPLIED_ROLES = {"admin": ("member", "reader"), "member": ("reader",)}
+
+
+def _header_name(key: str) -> str:
+    return "-".join(p.capitalize() for p in key[5:].split("_"))
 
 
 def context_from_environ(environ: dict[str, Any]
                          ) -> vm_context.RequestContext:
     """The request context from headers (set by keystonemiddleware, or by
-    the caller under ``noauth``)."""
+    the caller under ``noauth``).
+
+    :raises Invalid: under noauth, an identity header that is present but
+        empty (400): it names nobody, and must not fall back to the
+        admin of a request without identity headers.
+    """
+    noauth = CONF.api.auth_strategy == "noauth"
+    if noauth:
+        for key in IDENTITY_HEADERS:
+            value = environ.get(key)
+            if value is not None and not value.strip(" ,\t"):
+                raise exception.Invalid(
+                    "%s is empty: name an identity, or send no identity "
+                    "headers at all" % _header_name(key))
     ctx = vm_context.RequestContext.from_environ(environ)
-    if (CONF.api.auth_strategy == "noauth"
-            and not any(environ.get(h) for h in IDENTITY_HEADERS)):
+    if noauth and not any(environ.get(h) for h in IDENTITY_HEADERS):
         ctx.project_id = NOAUTH_ADMIN["project_id"]
         ctx.user_id = NOAUTH_ADMIN["user_id"]
         ctx.roles = list(NOAUTH_ADMIN["roles"])
@@ -52,7 +73,12 @@ def context_from_environ(environ: dict[str, Any]
             raise exception.Invalid("%s may not be empty or begin or end "
                                     "with whitespace" % name)
         validation.check_text(value, name)
-    ctx.roles = [r.strip().lower() for r in ctx.roles if r.strip()]
+    roles = [r.strip().lower() for r in ctx.roles if r.strip()]
+    if noauth:
+        for role in list(roles):
+            roles.extend(r for r in IMPLIED_ROLES.get(role, ())
+                         if r not in roles)
+    ctx.roles = roles
     ctx.is_admin = "admin" in ctx.roles
     return ctx
 

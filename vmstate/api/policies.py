@@ -10,122 +10,178 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""vmstate's policy rules, in code, with their documented defaults.
+"""vmstate's policy rules in code: OpenStack's Secure RBAC personas.
 
-Reading is for the instance's project and admins; progress reports (PATCH)
-are for the service role and admins. Another project's instance is hidden
-by the queries themselves (404), so ``project_id`` rules only decide what a
-caller may do inside its own project.
+Four personas, every rule project-scoped (``scope_types = ["project"]``),
+written as the community defaults are (Nova, Ironic, keystone's
+``bootstrap`` roles, where ``admin`` implies ``member`` implies
+``reader``):
+
+``reader`` of the instance's project
+    shows it, its history, waits for it, and the matrix.
+``member`` of the instance's project
+    and starts actions on it, and cancels its queued actions.
+``service`` (role ``service``, any project: compute workers, observers)
+    reads and acts on every project's instance, reports task progress
+    (``PATCH``), heartbeats and power states.
+``admin``
+    everything, on every project: also ``reset`` and ``clear_error``.
+
+The target of an instance's rule is the instance's owner
+(``{"project_id": <the instance's project>}``), never the caller's own
+project. Another project's instance stays hidden by the queries themselves
+(404) for everyone but services and admins.
+
+Rules whose default changed keep their old check string as a
+``DeprecatedRule``: with ``[oslo_policy] enforce_new_defaults = False`` an
+operator may let both decide during an upgrade.
 """
 
 from oslo_policy import policy
 
-ADMIN = "role:admin"
-SERVICE = "role:service"
-OWNER = "project_id:%(project_id)s"
+SCOPE = ["project"]
+
+# The personas, as base rules other rules (and operators) name.
+ADMIN = "rule:context_is_admin"
+PROJECT_READER = "rule:project_reader"
+PROJECT_MEMBER = "rule:project_member"
+SERVICE = "rule:service_api"
+PROJECT_READER_OR_ADMIN = "rule:project_reader_or_admin"
+PROJECT_MEMBER_OR_ADMIN = "rule:project_member_or_admin"
+SERVICE_OR_ADMIN = "rule:service_or_admin"
+
+# The defaults before the personas (vmstate 1.0), kept as deprecated rules.
+_OLD_OWNER = "rule:admin_or_owner"
+_OLD_SERVICE = "rule:admin_or_service"
+_DEPRECATED_REASON = (
+    "vmstate's policy now has the Secure RBAC personas (reader, member, "
+    "service, admin) with project scope: reading an instance needs the "
+    "reader role of its project, starting actions the member role, "
+    "progress reports the service role, reset and clear_error the admin "
+    "role.")
+_DEPRECATED_SINCE = "2026.2"
 
 rules = [
-    policy.RuleDefault("admin", ADMIN, "Administrators."),
-    policy.RuleDefault("service", SERVICE,
-                       "OpenStack services (compute workers, observers)."),
-    policy.RuleDefault("admin_or_owner", "rule:admin or " + OWNER,
-                       "Administrators, or members of the instance's "
-                       "project."),
+    policy.RuleDefault("context_is_admin", "role:admin",
+                       "Administrators: every project, every operation."),
+    policy.RuleDefault("project_reader",
+                       "role:reader and project_id:%(project_id)s",
+                       "Readers of the instance's project."),
+    policy.RuleDefault("project_member",
+                       "role:member and project_id:%(project_id)s",
+                       "Members of the instance's project."),
+    policy.RuleDefault("service_api", "role:service",
+                       "OpenStack services (compute workers, observers), "
+                       "whatever the instance's project."),
+    policy.RuleDefault("project_reader_or_admin",
+                       "%s or %s" % (PROJECT_READER, ADMIN),
+                       "Readers of the instance's project, or "
+                       "administrators."),
+    policy.RuleDefault("project_member_or_admin",
+                       "%s or %s" % (PROJECT_MEMBER, ADMIN),
+                       "Members of the instance's project, or "
+                       "administrators."),
+    policy.RuleDefault("service_or_admin", "%s or %s" % (SERVICE, ADMIN),
+                       "Services or administrators."),
+    # The base rules of vmstate 1.0: still registered, since the
+    # deprecated rules below name them.
+    policy.RuleDefault("admin", "role:admin",
+                       "Deprecated: use context_is_admin."),
+    policy.RuleDefault("service", "role:service",
+                       "Deprecated: use service_api."),
+    policy.RuleDefault("admin_or_owner",
+                       "rule:admin or project_id:%(project_id)s",
+                       "Deprecated: administrators, or anyone of the "
+                       "instance's project, whatever their role."),
     policy.RuleDefault("admin_or_service", "rule:admin or rule:service",
-                       "Administrators or services."),
+                       "Deprecated: use service_or_admin."),
 ]
 
 INSTANCE = "/v1/instances/{uuid}"
 
+
+def _rule(name: str, check_str: str, description: str,
+          operations: list[tuple[str, str]], old: str | None = None
+          ) -> policy.DocumentedRuleDefault:
+    """A documented, project-scoped rule; ``old`` is its deprecated
+    vmstate 1.0 default, when the default changed."""
+    deprecated = None
+    if old is not None:
+        deprecated = policy.DeprecatedRule(
+            name, old, deprecated_reason=_DEPRECATED_REASON,
+            deprecated_since=_DEPRECATED_SINCE)
+    return policy.DocumentedRuleDefault(
+        name=name, check_str=check_str, description=description,
+        operations=[{"path": p, "method": m} for m, p in operations],
+        scope_types=SCOPE, deprecated_rule=deprecated)
+
+
+READ = "%s or %s" % (PROJECT_READER_OR_ADMIN, SERVICE)
+ACT = "%s or %s" % (PROJECT_MEMBER_OR_ADMIN, SERVICE)
+
 instance_rules = [
-    policy.DocumentedRuleDefault(
-        name="vmstate:matrix:get",
-        check_str="",
-        description="Show the allowed-actions matrix.",
-        operations=[{"path": "/v1/matrix", "method": "GET"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:create",
-        check_str="rule:admin_or_owner",
-        description="Register an instance with vmstate.",
-        operations=[{"path": "/v1/instances", "method": "POST"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:create:other_project",
-        check_str="rule:admin_or_service",
-        description="Register an instance for another project than the "
-                    "caller's.",
-        operations=[{"path": "/v1/instances", "method": "POST"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:all_projects",
-        check_str="rule:admin_or_service",
-        description="Start actions on, and report on, the instances of "
-                    "every project (otherwise only the caller's own).",
-        operations=[{"path": INSTANCE + "/actions", "method": "POST"},
-                    {"path": INSTANCE, "method": "PATCH"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:list",
-        check_str="rule:admin_or_owner",
-        description="List the instances of the caller's project.",
-        operations=[{"path": "/v1/instances", "method": "GET"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:list:all_projects",
-        check_str="rule:admin",
-        description="List, or filter by, the instances of every project.",
-        operations=[{"path": "/v1/instances", "method": "GET"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:get",
-        check_str="rule:admin_or_owner",
-        description="Show an instance's states and allowed actions.",
-        operations=[{"path": INSTANCE, "method": "GET"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:action",
-        check_str="rule:admin_or_owner or rule:service",
-        description="Start an action on an instance (atomically checked "
-                    "against the matrix).",
-        operations=[{"path": INSTANCE + "/actions", "method": "POST"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:update",
-        check_str="rule:admin_or_service",
-        description="Report task progress or new states (compare-and-swap "
-                    "PATCH), or a sign of progress that postpones the "
-                    "task's timeout (heartbeat).",
-        operations=[{"path": INSTANCE, "method": "PATCH"},
-                    {"path": INSTANCE + "/heartbeat", "method": "POST"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:events",
-        check_str="rule:admin_or_owner",
-        description="Show an instance's transition history.",
-        operations=[{"path": INSTANCE + "/events", "method": "GET"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:reset_state",
-        check_str="rule:admin",
-        description="Set an instance's vm_state (active or error) and clear "
-                    "its task, whatever its state (Nova's os-resetState). "
-                    "Recorded in the history with who and why.",
-        operations=[{"path": INSTANCE + "/reset", "method": "POST"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:clear_error",
-        check_str="rule:admin",
-        description="Return an instance in error to the vm_state it had "
-                    "before, with no task and no fault. Recorded in the "
-                    "history with who and why.",
-        operations=[{"path": INSTANCE + "/clear_error", "method": "POST"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:power_state",
-        check_str="rule:admin_or_service",
-        description="Report an instance's observed power state (observers, "
-                    "such as a hypervisor poller); may trigger the "
-                    "configured power-state drift reaction.",
-        operations=[{"path": INSTANCE + "/power_state", "method": "PUT"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:queue:delete",
-        check_str="rule:admin_or_owner",
-        description="Cancel the actions queued for an instance.",
-        operations=[{"path": INSTANCE + "/queue", "method": "DELETE"}]),
-    policy.DocumentedRuleDefault(
-        name="vmstate:instance:wait",
-        check_str="rule:admin_or_owner",
-        description="Wait (long-poll) until an instance reaches vm_states.",
-        operations=[{"path": INSTANCE + "/wait", "method": "GET"}]),
+    _rule("vmstate:matrix:get", "role:reader or %s or %s" % (SERVICE, ADMIN),
+          "Show the allowed-actions matrix (any reader).",
+          [("GET", "/v1/matrix")], old=""),
+    _rule("vmstate:instance:create", ACT,
+          "Register an instance with vmstate, in the project of the "
+          "target (the instance's project_id, else the caller's).",
+          [("POST", "/v1/instances")], old=_OLD_OWNER),
+    _rule("vmstate:instance:create:other_project", SERVICE_OR_ADMIN,
+          "Register an instance for another project than the caller's.",
+          [("POST", "/v1/instances")], old=_OLD_SERVICE),
+    _rule("vmstate:instance:all_projects", SERVICE_OR_ADMIN,
+          "See the instances of every project when showing, acting on and "
+          "reporting on one instance (otherwise another project's "
+          "instance is not found). The operation's own rule still "
+          "decides, with the instance's owner as the target.",
+          [("GET", INSTANCE), ("POST", INSTANCE + "/actions"),
+           ("PATCH", INSTANCE)], old=_OLD_SERVICE),
+    _rule("vmstate:instance:list", READ,
+          "List the instances of a project (the caller's own, or the one "
+          "of the project_id filter).",
+          [("GET", "/v1/instances")], old=_OLD_OWNER),
+    _rule("vmstate:instance:list:all_projects", ADMIN,
+          "List, or filter by, the instances of every project.",
+          [("GET", "/v1/instances")], old="rule:admin"),
+    _rule("vmstate:instance:get", READ,
+          "Show an instance's states and allowed actions.",
+          [("GET", INSTANCE)], old=_OLD_OWNER),
+    _rule("vmstate:instance:events", READ,
+          "Show an instance's transition history.",
+          [("GET", INSTANCE + "/events")], old=_OLD_OWNER),
+    _rule("vmstate:instance:wait", READ,
+          "Wait (long-poll) until an instance reaches vm_states.",
+          [("GET", INSTANCE + "/wait")], old=_OLD_OWNER),
+    _rule("vmstate:instance:action", ACT,
+          "Start an action on an instance (atomically checked against "
+          "the matrix), or queue it.",
+          [("POST", INSTANCE + "/actions")],
+          old="rule:admin_or_owner or rule:service"),
+    _rule("vmstate:instance:queue:delete", ACT,
+          "Cancel the actions queued for an instance.",
+          [("DELETE", INSTANCE + "/queue")], old=_OLD_OWNER),
+    _rule("vmstate:instance:update", SERVICE_OR_ADMIN,
+          "Report task progress or new states (compare-and-swap PATCH), "
+          "or a sign of progress that postpones the task's timeout "
+          "(heartbeat).",
+          [("PATCH", INSTANCE), ("POST", INSTANCE + "/heartbeat")],
+          old=_OLD_SERVICE),
+    _rule("vmstate:instance:power_state", SERVICE_OR_ADMIN,
+          "Report an instance's observed power state (observers, such as "
+          "a hypervisor poller); may trigger the configured power-state "
+          "drift reaction.",
+          [("PUT", INSTANCE + "/power_state")], old=_OLD_SERVICE),
+    _rule("vmstate:instance:reset_state", ADMIN,
+          "Set an instance's vm_state (active or error) and clear its "
+          "task, whatever its state (Nova's os-resetState). Recorded in "
+          "the history with who and why.",
+          [("POST", INSTANCE + "/reset")], old="rule:admin"),
+    _rule("vmstate:instance:clear_error", ADMIN,
+          "Return an instance in error to the vm_state it had before, "
+          "with no task and no fault. Recorded in the history with who "
+          "and why.",
+          [("POST", INSTANCE + "/clear_error")], old="rule:admin"),
 ]
 
 

@@ -12,6 +12,7 @@
 
 """The policy enforcer: one place where every API rule is checked."""
 
+import threading
 from typing import Any
 
 from oslo_policy import policy
@@ -21,46 +22,75 @@ from vmstate import exception
 from vmstate.api import policies
 
 _ENFORCER: policy.Enforcer | None = None
+_LOCK = threading.Lock()
 
 
 def get_enforcer() -> policy.Enforcer:
-    """The process's enforcer (also the oslo.policy.enforcer entry point)."""
+    """The process's enforcer, its defaults registered.
+
+    Built once under a lock and published only once complete: concurrent
+    first requests never see an enforcer without its rules (which would
+    answer ``PolicyNotRegistered``, a 500).
+    """
     global _ENFORCER
-    if _ENFORCER is None:
-        from vmstate.conf import CONF
-        _ENFORCER = policy.Enforcer(CONF)
-        _ENFORCER.register_defaults(policies.list_rules())
-    return _ENFORCER
+    enforcer = _ENFORCER
+    if enforcer is not None:
+        return enforcer
+    with _LOCK:
+        if _ENFORCER is None:
+            from vmstate.conf import CONF
+            enforcer = policy.Enforcer(CONF)
+            enforcer.register_defaults(policies.list_rules())
+            _ENFORCER = enforcer
+        return _ENFORCER
+
+
+def enforcer_for_tools() -> policy.Enforcer:
+    """The ``oslo.policy.enforcer`` entry point, for oslopolicy's tools
+    (``oslopolicy-policy-generator``, ``oslopolicy-list-redundant``):
+    they run outside any vmstate program, so vmstate's configuration
+    (``/etc/vmstate/vmstate.conf`` and its ``[oslo_policy]``) is read here
+    first."""
+    from vmstate import conf
+    if not conf.is_parsed():
+        conf.parse_args([], setup_logging=False)
+    return get_enforcer()
 
 
 def reset() -> None:
     """Forget the enforcer (tests, and a reloaded configuration)."""
     global _ENFORCER
-    if _ENFORCER is not None:
-        _ENFORCER.clear()
-    _ENFORCER = None
+    with _LOCK:
+        if _ENFORCER is not None:
+            _ENFORCER.clear()
+        _ENFORCER = None
+
+
+def instance_target(row: Any) -> dict[str, Any]:
+    """The policy target of an instance: its owner, not the caller."""
+    return {"project_id": row["project_id"]}
 
 
 def authorize(rule: str, context: vm_context.RequestContext,
-              target: dict[str, Any] | None = None) -> None:
+              target: dict[str, Any]) -> None:
     """Check ``rule`` for ``context`` on ``target``.
 
-    The target defaults to the caller's own project.
-
-    :raises Forbidden: when the policy refuses (HTTP 403).
+    :param target: what the rule is about; for an instance,
+        :func:`instance_target` (its owner's project). There is no
+        default: the caller's own project would let any rule with
+        ``project_id:%(project_id)s`` pass on every instance it reaches.
+    :raises Forbidden: when the policy refuses, or the token's scope is
+        not one the rule accepts (HTTP 403).
     """
-    if target is None:
-        target = {"project_id": context.project_id,
-                  "user_id": context.user_id}
     try:
         get_enforcer().authorize(rule, target, context, do_raise=True)
-    except policy.PolicyNotAuthorized:
+    except (policy.PolicyNotAuthorized, policy.InvalidScope):
         raise exception.Forbidden(
             "Policy doesn't allow %s to be performed." % rule) from None
 
 
 def check(rule: str, context: vm_context.RequestContext,
-          target: dict[str, Any] | None = None) -> bool:
+          target: dict[str, Any]) -> bool:
     """Like :func:`authorize`, but answer instead of raising."""
     try:
         authorize(rule, context, target)

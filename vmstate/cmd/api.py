@@ -37,6 +37,7 @@ from vmstate.wsgi import service
 def main(argv: list[str] | None = None) -> int:
     conf.parse_args(sys.argv[1:] if argv is None else argv)
     try:
+        service.check_listen_address(CONF.api.host)
         service.prepare()
     except service.StartError as err:
         print("vmstate-api: %s" % err, file=sys.stderr)

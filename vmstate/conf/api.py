@@ -23,6 +23,14 @@ api_opts = [
                                    "and X-Roles; admin when absent"),
                         ("keystone", "keystonemiddleware auth_token")],
                help="How requests are authenticated."),
+    cfg.BoolOpt("noauth_allow_remote", default=False,
+                help="Let vmstate-api listen on an address other than "
+                     "loopback under auth_strategy = noauth. noauth "
+                     "believes whatever identity headers a caller sends "
+                     "(and a request without them is an admin), so "
+                     "anyone who reaches the port controls every "
+                     "instance: only for a test bed behind its own "
+                     "firewall."),
     cfg.IntOpt("max_limit", default=1000, min=1,
                help="The most instances one list request returns; a "
                     "larger limit is lowered to this, and a list without "

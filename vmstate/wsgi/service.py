@@ -20,6 +20,9 @@ notifications). A mistake in any of them stops the process at start with
 one clear line, not at its first request.
 """
 
+import ipaddress
+import socket
+
 from oslo_config import cfg
 from sqlalchemy.engine import make_url
 
@@ -60,6 +63,36 @@ def prepare() -> None:
         engine.install()
     except (exception.MatrixError, cfg.Error) as err:
         raise StartError(str(err)) from err
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback address."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(info[4][0].split("%")[0]).is_loopback
+        for info in infos)
+
+
+def check_listen_address(host: str) -> None:
+    """Refuse a noauth vmstate-api on anything but loopback.
+
+    :raises StartError: ``[api] auth_strategy = noauth`` on a non-loopback
+        ``host`` without ``[api] noauth_allow_remote``.
+    """
+    if (CONF.api.auth_strategy == "noauth"
+            and not CONF.api.noauth_allow_remote and not is_loopback(host)):
+        raise StartError(
+            "refusing to listen on %s with [api] auth_strategy = noauth: "
+            "anyone who can reach it could act as any project's admin; use "
+            "auth_strategy = keystone, a loopback [api] host, or set [api] "
+            "noauth_allow_remote = true" % host)
 
 
 def stop() -> None:

@@ -369,11 +369,13 @@ class TestUpdate(base.APITestCase):
 
     def test_members_may_not(self):
         inst = self.create()
-        for headers in (OWN, X):
-            res = self.patch(self.path(inst),
-                             {"instance": {"power_state": 1}},
-                             headers=headers, status=403)
-            self.fault(res, "forbidden", 403)
+        res = self.patch(self.path(inst), {"instance": {"power_state": 1}},
+                         headers=OWN, status=403)
+        self.fault(res, "forbidden", 403)
+        # Another project's member does not even see it (404, never 403).
+        res = self.patch(self.path(inst), {"instance": {"power_state": 1}},
+                         headers=X, status=404)
+        self.fault(res, "itemNotFound", 404)
 
     def test_compare_failure_reports_expected_and_actual(self):
         inst = self.create()

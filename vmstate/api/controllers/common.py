@@ -12,12 +12,14 @@
 
 """What every controller does the same way."""
 
+from collections.abc import Callable
 import re
 from typing import Any
 
 from vmstate import exception
 from vmstate.api import policy
 from vmstate.api import schemas
+from vmstate.db import api as db_api
 
 _UUID = re.compile(schemas.UUID_PATTERN)
 
@@ -39,6 +41,32 @@ def uuid_or_404(value: str) -> str:
 
 def scoped(ctx: Any) -> Any:
     """The context to act with: every project's, where policy says so."""
-    if policy.check("vmstate:instance:all_projects", ctx):
+    if policy.check("vmstate:instance:all_projects", ctx, {}):
         return ctx.elevated()
     return ctx
+
+
+def authorize_instance(rule: str, ctx: Any, uuid: str,
+                       read: Callable[[Any, str], dict[str, Any]]
+                       = db_api.instance_get
+                       ) -> tuple[Any, str, dict[str, Any]]:
+    """Find the instance of a path and check ``rule`` on it.
+
+    The instance is looked up as the caller may see it (its own project,
+    or every project where ``vmstate:instance:all_projects`` says so),
+    then ``rule`` is checked with the instance's owner as the target.
+
+    :param read: how to read the instance (``db_api.instance_get``, or a
+        read that brings more in the same statement); it must raise
+        ``InstanceNotFound`` for an instance the context may not see.
+
+    :returns: ``(scoped context, uuid, instance row)``.
+    :raises InstanceNotFound: no such instance, or another project's that
+        the caller may not see (404, never 403).
+    :raises Forbidden: the caller sees it but ``rule`` refuses (403).
+    """
+    uuid = uuid_or_404(uuid)
+    acting = scoped(ctx)
+    row = read(acting, uuid)
+    policy.authorize(rule, ctx, policy.instance_target(row))
+    return acting, uuid, row

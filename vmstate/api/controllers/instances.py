@@ -89,19 +89,20 @@ class InstanceController:
     @index.when(method="GET", template="json")
     def show(self) -> dict[str, Any]:
         ctx = _context()
-        policy.authorize("vmstate:instance:get", ctx)
-        # The instance and its queue: one statement.
-        row = db_queue.instance_with_queue(ctx,
-                                           common.uuid_or_404(self.uuid))
+        # Found as the caller may see it, with its queue: one statement;
+        # then the policy, with the instance's owner as the target.
+        _scoped, _uuid, row = common.authorize_instance(
+            "vmstate:instance:get", ctx, self.uuid,
+            read=db_queue.instance_with_queue)
         return {"instance": views.instance(row, matrix_mod.get())}
 
     @index.when(method="PATCH", template="json")
     def patch(self) -> dict[str, Any]:
         ctx = _context()
-        policy.authorize("vmstate:instance:update", ctx)
+        scoped, uuid, _row = common.authorize_instance(
+            "vmstate:instance:update", ctx, self.uuid)
         body = validation.body(pecan.request, _schema("update"))
-        uuid = common.uuid_or_404(self.uuid)
-        row = db_api.transition(common.scoped(ctx), uuid, body["instance"],
+        row = db_api.transition(scoped, uuid, body["instance"],
                                 expected=body.get("expected"),
                                 action="update", reason=body.get("reason"))
         return {"instance": lifecycle_ctl.instance_view(ctx, row,
@@ -114,12 +115,11 @@ class InstanceController:
     @actions.when(method="POST", template="json")
     def start_action(self) -> dict[str, Any]:
         ctx = _context()
-        policy.authorize("vmstate:instance:action", ctx)
+        scoped, uuid, _row = common.authorize_instance(
+            "vmstate:instance:action", ctx, self.uuid)
         body = validation.body(pecan.request, _schema("action"))
-        uuid = common.uuid_or_404(self.uuid)
         matrix = matrix_mod.get()
         matrix.definition(body["action"])
-        scoped = common.scoped(ctx)
         # Starts it now, or queues it if asked (or by default) and busy.
         requested = lifecycle_queue.request(
             scoped, uuid, body["action"], matrix=matrix,
@@ -134,12 +134,12 @@ class InstanceController:
     @events.when(method="GET", template="json")
     def history(self) -> dict[str, Any]:
         ctx = _context()
-        policy.authorize("vmstate:instance:events", ctx)
+        scoped, uuid, _row = common.authorize_instance(
+            "vmstate:instance:events", ctx, self.uuid)
         params = validation.query(pecan.request, EVENT_PARAMS)
         since = validation.non_negative_int(
             validation.single(params, "since"), "since")
-        rows = db_api.instance_events(ctx, common.uuid_or_404(self.uuid),
-                                      since=since)
+        rows = db_api.instance_events(scoped, uuid, since=since)
         return {"events": [views.event(r) for r in rows]}
 
     @pecan.expose(generic=True, template="json")
@@ -155,7 +155,8 @@ class InstanceController:
         connection: it wakes on the event bus.
         """
         ctx = _context()
-        policy.authorize("vmstate:instance:wait", ctx)
+        scoped, uuid, _row = common.authorize_instance(
+            "vmstate:instance:wait", ctx, self.uuid)
         params = validation.query(pecan.request, WAIT_PARAMS)
         matrix = matrix_mod.get()
         targets = params.getall("for")
@@ -175,7 +176,7 @@ class InstanceController:
         timeout = validation.seconds(validation.single(params, "timeout"),
                                      "timeout", maximum=max_wait)
         result = lifecycle.wait_for(
-            ctx, common.uuid_or_404(self.uuid), targets,
+            scoped, uuid, targets,
             max_wait if timeout is None else timeout, cancel=STOPPING,
             matrix=matrix)
         if result.status == lifecycle.waits.CANCELLED:
@@ -197,7 +198,6 @@ class InstancesController:
     @index.when(method="GET", template="json")
     def get_all(self) -> dict[str, Any]:
         ctx = _context()
-        policy.authorize("vmstate:instance:list", ctx)
         params = validation.query(pecan.request, LIST_PARAMS)
         filters: dict[str, Any] = {}
         matrix = matrix_mod.get()
@@ -219,8 +219,14 @@ class InstancesController:
             # An empty value asks for instances with no task running.
             filters["task_state"] = [v or None for v in task_states]
         project_id = validation.single(params, "project_id")
+        # The target is the project listed: the caller's own, or the one
+        # it filters by (which needs every project's view).
+        policy.authorize("vmstate:instance:list", ctx, {
+            "project_id": ctx.project_id if project_id is None
+            else project_id})
         if project_id is not None:
-            policy.authorize("vmstate:instance:list:all_projects", ctx)
+            policy.authorize("vmstate:instance:list:all_projects", ctx,
+                             {"project_id": project_id})
             filters["project_id"] = project_id
         max_limit = CONF.api.max_limit
         limit = validation.non_negative_int(
@@ -242,12 +248,16 @@ class InstancesController:
     @index.when(method="POST", template="json")
     def create(self) -> dict[str, Any]:
         ctx = _context()
-        policy.authorize("vmstate:instance:create", ctx)
         body = validation.body(pecan.request, _schema("create"))
         values = dict(body["instance"])
         project_id = values.get("project_id")
+        # The target is the project the new instance will belong to.
+        target = {"project_id": ctx.project_id if project_id is None
+                  else project_id}
+        policy.authorize("vmstate:instance:create", ctx, target)
         if project_id is not None and project_id != ctx.project_id:
-            policy.authorize("vmstate:instance:create:other_project", ctx)
+            policy.authorize("vmstate:instance:create:other_project", ctx,
+                             target)
             ctx = ctx.elevated()
         if "uuid" in values:
             values["uuid"] = values["uuid"].lower()

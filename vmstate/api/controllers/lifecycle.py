@@ -25,7 +25,6 @@ from typing import Any
 import pecan
 
 from vmstate import matrix as matrix_mod
-from vmstate.api import policy
 from vmstate.api import schemas
 from vmstate.api import validation
 from vmstate.api import views
@@ -125,11 +124,11 @@ class ResetController(_SubResource):
     @index.when(method="POST", template="json")
     def post(self) -> dict[str, Any]:
         ctx = pecan.request.context
-        policy.authorize("vmstate:instance:reset_state", ctx)
+        scoped, uuid, _row = common.authorize_instance(
+            "vmstate:instance:reset_state", ctx, self.uuid)
         body = validation.body(pecan.request, RESET_SCHEMA)
         matrix = matrix_mod.get()
-        scoped = common.scoped(ctx)
-        row = reset.reset_state(scoped, common.uuid_or_404(self.uuid),
+        row = reset.reset_state(scoped, uuid,
                                 body["vm_state"],
                                 body["reason"], matrix=matrix)
         return {"instance": instance_view(scoped, row, matrix)}
@@ -145,10 +144,10 @@ class ClearErrorController(_SubResource):
     @index.when(method="POST", template="json")
     def post(self) -> dict[str, Any]:
         ctx = pecan.request.context
-        policy.authorize("vmstate:instance:clear_error", ctx)
+        scoped, uuid, _row = common.authorize_instance(
+            "vmstate:instance:clear_error", ctx, self.uuid)
         body = validation.body(pecan.request, CLEAR_ERROR_SCHEMA)
-        scoped = common.scoped(ctx)
-        row = reset.clear_error(scoped, common.uuid_or_404(self.uuid),
+        row = reset.clear_error(scoped, uuid,
                                 body["reason"])
         return {"instance": instance_view(scoped, row, matrix_mod.get())}
 
@@ -163,11 +162,11 @@ class PowerStateController(_SubResource):
     @index.when(method="PUT", template="json")
     def put(self) -> dict[str, Any]:
         ctx = pecan.request.context
-        policy.authorize("vmstate:instance:power_state", ctx)
+        scoped, uuid, _row = common.authorize_instance(
+            "vmstate:instance:power_state", ctx, self.uuid)
         body = validation.body(pecan.request, POWER_STATE_SCHEMA)
         matrix = matrix_mod.get()
-        scoped = common.scoped(ctx)
-        done = power.report(scoped, common.uuid_or_404(self.uuid),
+        done = power.report(scoped, uuid,
                             body["power_state"],
                             matrix=matrix)
         return {"instance": instance_view(scoped, done.instance, matrix),
@@ -185,10 +184,10 @@ class HeartbeatController(_SubResource):
     @index.when(method="POST", template="json")
     def post(self) -> dict[str, Any]:
         ctx = pecan.request.context
-        policy.authorize("vmstate:instance:update", ctx)
+        scoped, uuid, _row = common.authorize_instance(
+            "vmstate:instance:update", ctx, self.uuid)
         body = validation.body(pecan.request, HEARTBEAT_SCHEMA)
-        scoped = common.scoped(ctx)
-        row = db_timeouts.heartbeat(scoped, common.uuid_or_404(self.uuid),
+        row = db_timeouts.heartbeat(scoped, uuid,
                                     body["task_state"])
         return {"instance": instance_view(scoped, row, matrix_mod.get())}
 
@@ -203,9 +202,8 @@ class QueueController(_SubResource):
     @index.when(method="DELETE", template="json")
     def delete(self) -> dict[str, Any]:
         ctx = pecan.request.context
-        policy.authorize("vmstate:instance:queue:delete", ctx)
-        uuid = common.uuid_or_404(self.uuid)
-        scoped = common.scoped(ctx)
+        scoped, uuid, _row = common.authorize_instance(
+            "vmstate:instance:queue:delete", ctx, self.uuid)
         removed = queue.cancel(scoped, uuid)
         row = db_api.instance_get(scoped, uuid)
         return {"instance": instance_view(scoped, row, matrix_mod.get()),

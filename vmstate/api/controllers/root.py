@@ -44,7 +44,7 @@ class MatrixController:
 
     @index.when(method="GET", template="json")
     def show(self) -> dict[str, Any]:
-        policy.authorize("vmstate:matrix:get", pecan.request.context)
+        policy.authorize("vmstate:matrix:get", pecan.request.context, {})
         return {"matrix": matrix_mod.get().as_dict()}
 
 
