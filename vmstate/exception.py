@@ -173,6 +173,19 @@ class RequestTooLarge(VMStateError):
     fault = "requestEntityTooLarge"
 
 
+class OverLimit(VMStateError):
+    """Too many requests of a kind at once (429, Nova's ``overLimit``);
+    ``retry_after`` seconds is when to try again (``Retry-After``)."""
+
+    code = 429
+    fault = "overLimit"
+
+    def __init__(self, message: str, retry_after: int, **details: Any
+                 ) -> None:
+        super().__init__(message, **details)
+        self.retry_after = retry_after
+
+
 class ServiceUnavailable(VMStateError):
     code = 503
     fault = "serviceUnavailable"

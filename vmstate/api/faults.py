@@ -73,6 +73,9 @@ def fault_response(code: int, body: dict[str, Any],
 def from_exception(err: BaseException) -> webob.Response:
     """The fault response for any exception (500 without details if ours
     doesn't know it)."""
+    if isinstance(err, exception.OverLimit):
+        return fault_response(err.code, err.fault_body(),
+                              [("Retry-After", str(err.retry_after))])
     if isinstance(err, exception.VMStateError) and err.code < 500:
         return fault_response(err.code, err.fault_body())
     if isinstance(err, exception.VMStateError):

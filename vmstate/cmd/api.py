@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     conf.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         service.check_listen_address(CONF.api.host)
+        if CONF.api.max_waits >= CONF.api.threads:
+            raise service.StartError(
+                "[api] max_waits (%d) must be below [api] threads (%d): "
+                "the other threads serve short requests" % (
+                    CONF.api.max_waits, CONF.api.threads))
         service.prepare()
     except service.StartError as err:
         print("vmstate-api: %s" % err, file=sys.stderr)
@@ -48,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
         periodic.start()
     httpd = server.make_server(
         api_app.setup_app(CONF), CONF.api.host, CONF.api.port,
-        CONF.api.threads, CONF.api.shutdown_timeout, "vmstate-api")
+        CONF.api.threads, CONF.api.shutdown_timeout, "vmstate-api",
+        client_socket_timeout=CONF.api.client_socket_timeout)
     # Long-poll waits end at once (503) rather than hold the shutdown.
     try:
         return server.serve(httpd, "vmstate-api",

@@ -46,6 +46,22 @@ api_opts = [
                     "\"timeout\" and the client waits again), and a wait "
                     "without a timeout lasts this long. Each wait holds "
                     "one of the [api] threads meanwhile."),
+    cfg.IntOpt("max_waits", default=224, min=1,
+               help="The most long-poll waits vmstate-api holds at once; "
+                    "one more answers 429 overLimit with Retry-After. "
+                    "Must be below [api] threads: the other threads "
+                    "always serve short requests (shows, actions, "
+                    "/healthcheck)."),
+    cfg.IntOpt("max_waits_per_project", default=200, min=1,
+               help="The most long-poll waits the callers of one project "
+                    "hold at once (429 overLimit beyond), so that one "
+                    "project cannot take every wait."),
+    cfg.IntOpt("client_socket_timeout", default=30, min=1,
+               help="Seconds vmstate-api waits for a client's bytes: the "
+                    "request line, headers and body of a request, and an "
+                    "idle keep-alive connection before closing it. "
+                    "Independent of long-poll waits ([api] max_wait). An "
+                    "idle connection holds no worker thread."),
     cfg.IntOpt("shutdown_timeout", default=10, min=0,
                help="Seconds vmstate-api waits for requests in flight "
                     "after SIGTERM before it exits."),

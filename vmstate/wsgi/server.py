@@ -16,9 +16,25 @@ Shared by ``vmstate-api`` and ``vmstate-fake-compute``: a pool of worker
 threads (enough for long-poll waits), the bound address printed for
 scripts and tests that ask for port 0, and a clean stop on SIGTERM or
 SIGINT that lets requests in flight finish for a bounded time.
+
+Why cheroot, tuned, rather than gunicorn or uwsgi: vmstate-api is one
+process by design (its waiters wake on an in-process event bus, and its
+wait counters are per process), which cheroot serves with a thread pool
+and a selector for idle connections; it is maintained (CherryPy's server),
+pure Python, and already a dependency. Two things are tuned here:
+
+- A new connection waits in cheroot's selector, like an idle keep-alive
+  one, until its first bytes arrive: a connection that sends nothing holds
+  no worker thread, and is closed after ``client_socket_timeout`` seconds
+  (cheroot hands a new connection to a worker at once, which then blocks
+  reading it).
+- No limit of 10 idle keep-alive connections (cheroot's default closes
+  every connection beyond it after its response); the open-files limit is
+  raised to its hard limit to hold them.
 """
 
 from collections.abc import Callable
+import resource
 import signal
 import threading
 from typing import Any
@@ -28,17 +44,58 @@ from oslo_log import log as logging
 
 LOG = logging.getLogger(__name__)
 
-# Long-poll waits hold a connection longer than cheroot's default allows.
-SOCKET_TIMEOUT = 330
+#: Seconds to wait for a client's bytes unless the caller says otherwise.
+CLIENT_SOCKET_TIMEOUT = 30
+#: The listen backlog: a burst of new connections is accepted, not reset.
+BACKLOG = 1024
+
+
+class Server(wsgi.Server):
+    """cheroot's WSGI server; a new connection waits in the selector until
+    it has something to read, instead of in a worker thread."""
+
+    def process_conn(self, conn: Any) -> None:
+        if not getattr(conn, "vmstate_seen", False):
+            conn.vmstate_seen = True
+            if self.ready and not conn.rfile.has_data():
+                # Registered like an idle keep-alive connection: handed to
+                # a worker once readable, closed by cheroot's expiry after
+                # ``timeout`` seconds of silence.
+                self._connections.put(conn)
+                return
+        super().process_conn(conn)
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft limit of open files to the hard one; the new soft
+    limit (each connection, idle or not, is one open file)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as err:
+            LOG.warning("Cannot raise the open files limit to %s: %s",
+                        hard, err)
+    return soft
 
 
 def make_server(application: Callable[..., Any], host: str, port: int,
-                threads: int, shutdown_timeout: float,
-                name: str) -> wsgi.Server:
-    server = wsgi.Server((host, port), application, numthreads=threads,
-                         max=threads, request_queue_size=128,
-                         server_name=name, shutdown_timeout=shutdown_timeout)
-    server.timeout = SOCKET_TIMEOUT
+                threads: int, shutdown_timeout: float, name: str,
+                client_socket_timeout: float = CLIENT_SOCKET_TIMEOUT
+                ) -> wsgi.Server:
+    """A cheroot server for ``application`` (not yet bound).
+
+    :param threads: worker threads: the requests served at once.
+    :param client_socket_timeout: seconds to wait for a client's request
+        line, headers or body, and how long an idle connection stays open.
+    """
+    raise_open_files_limit()
+    server = Server((host, port), application, numthreads=threads,
+                    max=threads, request_queue_size=BACKLOG,
+                    timeout=client_socket_timeout, server_name=name,
+                    shutdown_timeout=shutdown_timeout)
+    server.keep_alive_conn_limit = None
     return server
 
 
@@ -48,6 +105,7 @@ def serve(server: wsgi.Server, name: str,
 
     :param on_stop: called when the signal comes, before the server waits
         for the requests in flight (to end long-polls at once).
+    :raises OSError: the address cannot be bound (in use, not local).
     """
     server.prepare()
     host, port = server.bind_addr[:2]

@@ -26,6 +26,7 @@ import pecan
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
+from vmstate.api import capacity
 from vmstate.api import policy
 from vmstate.api import schemas
 from vmstate.api import validation
@@ -152,7 +153,10 @@ class InstanceController:
 
         A timeout above ``[api] max_wait`` (or none) is lowered to it. The
         request holds a server thread while it waits, but no database
-        connection: it wakes on the event bus.
+        connection: it wakes on the event bus. Waits are counted
+        (:mod:`vmstate.api.capacity`): beyond ``[api] max_waits`` in the
+        process or ``[api] max_waits_per_project`` for the caller's
+        project, 429 ``overLimit`` with ``Retry-After``.
         """
         ctx = _context()
         scoped, uuid, _row = common.authorize_instance(
@@ -175,10 +179,12 @@ class InstanceController:
         max_wait = CONF.api.max_wait
         timeout = validation.seconds(validation.single(params, "timeout"),
                                      "timeout", maximum=max_wait)
-        result = lifecycle.wait_for(
-            scoped, uuid, targets,
-            max_wait if timeout is None else timeout, cancel=STOPPING,
-            matrix=matrix)
+        with capacity.WAITS.hold(ctx.project_id, CONF.api.max_waits,
+                                 CONF.api.max_waits_per_project):
+            result = lifecycle.wait_for(
+                scoped, uuid, targets,
+                max_wait if timeout is None else timeout, cancel=STOPPING,
+                matrix=matrix)
         if result.status == lifecycle.waits.CANCELLED:
             raise exception.ServiceUnavailable(
                 "vmstate-api is stopping; wait again")
