@@ -157,8 +157,8 @@ def instance_list(context: Any, filters: Mapping[str, Any] | None = None,
 
 
 @_retry
-def instance_events(context: Any, uuid: str, since: int | None = None
-                    ) -> list[dict[str, Any]]:
+def instance_events(context: Any, uuid: str, since: int | None = None,
+                    limit: int | None = None) -> list[dict[str, Any]]:
     """The history of ``uuid``, oldest first.
 
     Each event: ``version`` (the instance's version after it), ``action``,
@@ -168,12 +168,17 @@ def instance_events(context: Any, uuid: str, since: int | None = None
 
     :param since: only events with a version above this one (resuming a
         stream: pass the last version seen).
+    :param limit: at most this many, the oldest first (``None``: all); the
+        next page is ``since`` the last one's version.
     :raises InstanceNotFound: as :func:`instance_get`.
     :raises Invalid: ``since`` is not an integer >= 0.
     """
     if since is not None and (isinstance(since, bool)
                               or not isinstance(since, int) or since < 0):
         raise exception.Invalid("since must be an integer >= 0")
+    if limit is not None and (isinstance(limit, bool)
+                              or not isinstance(limit, int) or limit < 0):
+        raise exception.Invalid("limit must be an integer >= 0")
     events = models.instance_events
     with engine.reader(context) as conn:
         found = conn.execute(sa.select(_c.id).where(
@@ -184,6 +189,8 @@ def instance_events(context: Any, uuid: str, since: int | None = None
                 .where(events.c.instance_uuid == uuid,
                        events.c.version > (since or 0))
                 .order_by(events.c.version))
+        if limit is not None:
+            stmt = stmt.limit(limit)
         return [cas.event_dict(row._mapping) for row in conn.execute(stmt)]
 
 

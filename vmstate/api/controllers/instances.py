@@ -39,7 +39,7 @@ from vmstate.db import queue as db_queue
 from vmstate.lifecycle import queue as lifecycle_queue
 
 LIST_PARAMS = {"vm_state", "task_state", "limit", "marker", "project_id"}
-EVENT_PARAMS = {"since"}
+EVENT_PARAMS = {"since", "limit", "marker"}
 WAIT_PARAMS = {"for", "timeout"}
 #: The most vm_states one wait may await in sequence.
 MAX_WAIT_STATES = 16
@@ -140,8 +140,20 @@ class InstanceController:
         params = validation.query(pecan.request, EVENT_PARAMS)
         since = validation.non_negative_int(
             validation.single(params, "since"), "since")
-        rows = db_api.instance_events(scoped, uuid, since=since)
-        return {"events": [views.event(r) for r in rows]}
+        # The marker is the version of the last event of the page before:
+        # the same cursor as since, and both may be given.
+        marker = validation.non_negative_int(
+            validation.single(params, "marker"), "marker")
+        max_limit = CONF.api.max_limit
+        limit = validation.non_negative_int(
+            validation.single(params, "limit"), "limit", maximum=max_limit)
+        page = max_limit if limit is None else limit
+        after = max(since or 0, marker or 0)
+        rows = db_api.instance_events(scoped, uuid, since=after, limit=page)
+        next_url = None
+        if page and len(rows) == page:
+            next_url = _next_link(params, str(rows[-1]["version"]))
+        return {"events": [views.event(r) for r in rows], "next": next_url}
 
     @pecan.expose(generic=True, template="json")
     def wait(self) -> None:
