@@ -12,10 +12,11 @@
 
 """Assembling the vmstate-api WSGI application.
 
-From the outside in: request ids on every response, the fault wrapper
-(every error leaves as a Nova-style body), the healthcheck (no auth), the
-body size limit (413), authentication (keystonemiddleware's auth_token
-under ``keystone``) and the Pecan application with its hooks.
+From the outside in: CORS, the proxy headers (HTTPProxyToWSGI), request
+ids on every response, the healthcheck (no auth; checks the store), the
+fault wrapper (every error leaves as a Nova-style body), the body size
+limit (413), authentication (keystonemiddleware's auth_token under
+``keystone``) and the Pecan application with its hooks.
 """
 
 from collections.abc import Callable
@@ -23,12 +24,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from oslo_config import cfg
+from oslo_middleware import cors
 from oslo_middleware import healthcheck
+from oslo_middleware import http_proxy_to_wsgi
 from oslo_middleware import request_id
 from oslo_middleware import sizelimit
 import pecan
 
 from vmstate.api import faults
+from vmstate.api import health
 from vmstate.api import hooks
 from vmstate.api.controllers import root
 
@@ -72,8 +76,34 @@ def pecan_app() -> WSGIApp:
     )
 
 
+#: Request headers a browser may send across origins, and response
+#: headers it may read (CORS defaults; ``[cors]`` overrides them).
+CORS_ALLOW_HEADERS = ["Content-Type", "X-Auth-Token", "X-Service-Token",
+                      "X-OpenStack-Request-ID", "OpenStack-API-Version"]
+CORS_EXPOSE_HEADERS = ["X-OpenStack-Request-ID", "OpenStack-API-Version",
+                       "Location", "Retry-After"]
+CORS_ALLOW_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+
+
+def healthcheck_app(conf: cfg.ConfigOpts) -> WSGIApp:
+    """oslo.middleware's healthcheck with vmstate's store backend on by
+    default (``[healthcheck] backends``)."""
+    from oslo_middleware.healthcheck import opts as healthcheck_opts
+    conf.register_opts(healthcheck_opts.HEALTHCHECK_OPTS,
+                       group="healthcheck")
+    conf.set_default("backends", [health.NAME], group="healthcheck")
+    return healthcheck.Healthcheck(None, conf)
+
+
 def setup_app(conf: cfg.ConfigOpts | None = None) -> WSGIApp:
-    """The whole vmstate-api WSGI application for ``conf``."""
+    """The whole vmstate-api WSGI application for ``conf``.
+
+    From the outside in: CORS (``[cors]``; answers preflight requests),
+    HTTPProxyToWSGI (``[oslo_middleware] enable_proxy_headers_parsing``:
+    scheme and host from a trusted proxy's headers), request ids, the
+    healthcheck (its own answers: 200, or 503 with the reason), the fault
+    wrapper, the body size limit, authentication and Pecan.
+    """
     if conf is None:
         from vmstate.conf import CONF
         conf = CONF
@@ -83,8 +113,12 @@ def setup_app(conf: cfg.ConfigOpts | None = None) -> WSGIApp:
         app = PathDispatch(auth_token.AuthProtocol(
             app, {"oslo_config_config": conf}), PUBLIC_PATHS, app)
     app = sizelimit.RequestBodySizeLimiter(app, conf)
-    app = PathDispatch(app, ("/healthcheck",),
-                       healthcheck.Healthcheck(None, conf))
     app = faults.FaultWrapper(app)
+    app = PathDispatch(app, ("/healthcheck",), healthcheck_app(conf))
     app = request_id.RequestId(app, conf)
+    app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
+    cors.set_defaults(allow_headers=CORS_ALLOW_HEADERS,
+                      expose_headers=CORS_EXPOSE_HEADERS,
+                      allow_methods=CORS_ALLOW_METHODS)
+    app = cors.CORS(app, conf)
     return app

@@ -31,6 +31,14 @@ api_opts = [
                      "anyone who reaches the port controls every "
                      "instance: only for a test bed behind its own "
                      "firewall."),
+    cfg.URIOpt("public_endpoint", schemes=["http", "https"],
+               help="The URL clients reach vmstate-api at (with any path "
+                    "prefix), for every link it answers: version "
+                    "discovery, Location, next. Unset, links come from "
+                    "the request (its Host header, or a trusted proxy's "
+                    "X-Forwarded-* headers with [oslo_middleware] "
+                    "enable_proxy_headers_parsing); set it whenever "
+                    "clients come through a proxy or load balancer."),
     cfg.IntOpt("max_limit", default=1000, min=1,
                help="The most instances one list request returns; a "
                     "larger limit is lowered to this, and a list without "

@@ -16,12 +16,26 @@ from collections.abc import Callable
 import re
 from typing import Any
 
+import pecan
+
 from vmstate import exception
 from vmstate.api import policy
 from vmstate.api import schemas
+from vmstate.conf import CONF
 from vmstate.db import api as db_api
 
 _UUID = re.compile(schemas.UUID_PATTERN)
+
+
+def link(path: str) -> str:
+    """The absolute URL of ``path`` (``/v1/...``) for the caller.
+
+    ``[api] public_endpoint`` when set; else the request's own base URL
+    (scheme and host as the client sent them, or as a trusted proxy
+    reported them through HTTPProxyToWSGI).
+    """
+    base = CONF.api.public_endpoint or pecan.request.application_url
+    return base.rstrip("/") + path
 
 
 def is_uuid(value: str) -> bool:

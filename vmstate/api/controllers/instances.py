@@ -285,8 +285,8 @@ class InstancesController:
             values["task_state"] = None
         row = db_api.instance_create(ctx, values)
         pecan.response.status = 201
-        pecan.response.location = "%s/v1/instances/%s" % (
-            pecan.request.application_url, row["uuid"])
+        pecan.response.location = common.link(
+            "/v1/instances/%s" % row["uuid"])
         return {"instance": views.instance(row, matrix_mod.get())}
 
     @pecan.expose()
@@ -299,5 +299,5 @@ class InstancesController:
 def _next_link(params: Any, marker: str) -> str:
     query = [(k, v) for k, v in params.items() if k != "marker"]
     query.append(("marker", marker))
-    return "%s%s?%s" % (pecan.request.host_url, pecan.request.path,
-                        parse.urlencode(query))
+    return "%s?%s" % (common.link(pecan.request.path_info),
+                      parse.urlencode(query))

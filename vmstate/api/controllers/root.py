@@ -19,6 +19,7 @@ import pecan
 from vmstate import matrix as matrix_mod
 from vmstate.api import openapi
 from vmstate.api import policy
+from vmstate.api.controllers import common
 from vmstate.api.controllers import instances
 
 MIN_VERSION = "1.0"
@@ -58,7 +59,7 @@ class V1Controller:
 
     @index.when(method="GET", template="json")
     def show(self) -> dict[str, Any]:
-        return {"version": _version(pecan.request.application_url + "/v1/")}
+        return {"version": _version(common.link("/v1/"))}
 
     @pecan.expose(generic=True)
     def openapi_json(self) -> None:
@@ -93,7 +94,7 @@ class RootController:
     @index.when(method="GET", template="json")
     def versions(self) -> dict[str, Any]:
         return {"versions": [
-            _version(pecan.request.application_url + "/v1/")]}
+            _version(common.link("/v1/"))]}
 
     @pecan.expose()
     def _route(self, args: list[str], request: Any) -> Any:
