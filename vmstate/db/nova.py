@@ -32,6 +32,7 @@ _instances = sa.table(
     sa.column("task_state", sa.String),
     sa.column("power_state", sa.Integer),
     sa.column("deleted", sa.Integer),
+    sa.column("project_id", sa.String),
 )
 _BY_UUID = (
     sa.select(_instances.c.uuid, _instances.c.vm_state,
@@ -39,6 +40,8 @@ _BY_UUID = (
     .where(_instances.c.uuid == sa.bindparam("uuid"))
     .where(_instances.c.deleted == 0)
 )
+_BY_UUID_IN_PROJECT = _BY_UUID.where(
+    _instances.c.project_id == sa.bindparam("project_id"))
 
 
 class NovaInstances:
@@ -60,15 +63,22 @@ class NovaInstances:
                         self._url, pool_pre_ping=True, pool_recycle=3600)
         return self._engine
 
-    def state(self, uuid: str) -> dict[str, object] | None:
+    def state(self, uuid: str, project_id: str | None = None
+              ) -> dict[str, object] | None:
         """``{uuid, vm_state, task_state, power_state}``, or ``None`` when
-        Nova has no live instance with that uuid.
+        Nova has no live instance with that uuid (in ``project_id``, when
+        given; ``None``: in any project).
 
         :raises ServiceUnavailable: when the database cannot be read.
         """
+        if project_id is None:
+            stmt, params = _BY_UUID, {"uuid": uuid}
+        else:
+            stmt = _BY_UUID_IN_PROJECT
+            params = {"uuid": uuid, "project_id": project_id}
         try:
             with self._get_engine().connect() as conn:
-                row = conn.execute(_BY_UUID, {"uuid": uuid}).first()
+                row = conn.execute(stmt, params).first()
         except (sa.exc.SQLAlchemyError, db_exc.DBError) as err:
             raise exception.ServiceUnavailable(
                 "The Nova database cannot be read: %s"

@@ -18,8 +18,15 @@ action endpoint for every action Nova guards, answering with Nova's codes,
 creating one registers it and hands its build to the fake driver; every
 action begins through :func:`vmstate.lifecycle.begin`, so the store
 refuses what the guard in front would refuse, even without the guard.
+When the guard in front reserved the action (``[guard] reserve = true``),
+the API continues the guard's task (``environ["vmstate.reservation"]``,
+see :mod:`vmstate.api.middleware.reservation`) instead of beginning it
+again: one request, one task.
+
 Identity: ``X-Project-Id``/``X-User-Id``/``X-Roles``, or a project id in
-the path, or the admin of project ``admin``.
+the path, or the admin of project ``admin``. :class:`ContextFilter` puts
+it in ``environ["nova.context"]``, where Nova's ``keystonecontext`` puts
+Nova's, so that the guard in between sees the caller the API sees.
 """
 
 import json
@@ -38,6 +45,7 @@ from vmstate import lifecycle
 from vmstate import states
 from vmstate.api import faults
 from vmstate.api import views
+from vmstate.api.middleware import guard
 from vmstate.api.middleware import routes
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
@@ -57,6 +65,8 @@ UNGUARDED_KEYS = frozenset({"lock", "unlock", "os-getConsoleOutput",
                             "resetNetwork"})
 LIVE_VM_STATES = [v for v in states.VM_STATES if v != states.DELETED]
 NAME_MAX = 255
+# The actions a guard may have reserved for a request to each handler.
+RESERVABLE = {"delete": ("delete", "soft_delete", "force_delete")}
 
 
 def _version(href: str) -> dict[str, Any]:
@@ -88,6 +98,29 @@ class Versions:
                    status="SUPPORTED", version="", min_version="")
         return _json(200, {"versions": [
             v20, _version(req.host_url + "/v2.1/")]})
+
+
+class ContextFilter:
+    """Paste filter: the caller's context in ``environ["nova.context"]``.
+
+    The fake's stand-in for Nova's ``keystonecontext``: identity from the
+    ``X-Project-Id``/``X-User-Id``/``X-Roles`` headers, else the project
+    id in the path, else the admin of project ``admin``. Filters after it
+    (the compute guard) and the API read the same context.
+    """
+
+    def __init__(self, application: Any) -> None:
+        self.application = application
+
+    @classmethod
+    def factory(cls, global_conf: dict[str, Any], **local: Any) -> Any:
+        return cls
+
+    @webob.dec.wsgify
+    def __call__(self, req: webob.Request) -> Any:
+        _path, project = _split_project(req.path_info)
+        req.environ[guard.NOVA_CONTEXT] = _context(req, project)
+        return self.application
 
 
 class ComputeAPI:
@@ -129,9 +162,11 @@ class ComputeAPI:
             if method != req.method:
                 continue
             try:
-                context = _context(req, project)
-                response = getattr(self, name)(req, context,
-                                               **found.groupdict())
+                context = req.environ.get(guard.NOVA_CONTEXT) or _context(
+                    req, project)
+                params = {key: value.lower()   # ids in any case, as Nova
+                          for key, value in found.groupdict().items()}
+                response = getattr(self, name)(req, context, **params)
             except exception.VMStateError as err:
                 return faults.from_exception(err)
             response.headers["OpenStack-API-Version"] = (
@@ -200,7 +235,7 @@ class ComputeAPI:
     def delete(self, req: webob.Request, context: Any,
                id: str) -> webob.Response:
         self._get(context, id)
-        self.driver.run(lifecycle.begin(context, id, "delete"))
+        self._carry_out(self._task(req, context, id, "delete"))
         return webob.Response(status=204)
 
     def action(self, req: webob.Request, context: Any,
@@ -214,8 +249,7 @@ class ComputeAPI:
         self._get(context, id)
         if action is None:
             return self._other_action(context, id, key, body[key])
-        task = lifecycle.begin(context, id, action)
-        self.driver.run(task)
+        self._carry_out(self._task(req, context, id, action))
         code = SUCCESS_CODES.get(action, 202)
         if action == "rescue":
             return _json(code, {"adminPass": secrets.token_urlsafe(12)})
@@ -238,16 +272,45 @@ class ComputeAPI:
             if target not in (states.ACTIVE, states.ERROR):
                 raise exception.Invalid("Invalid input for field/attribute "
                                         "state")
-            db_api.transition(context, uuid,
-                              {"vm_state": target, "task_state": None},
-                              action="reset_state",
-                              reason="os-resetState")
+            lifecycle.reset_state(context, uuid, target, "os-resetState")
             return webob.Response(status=202)
         if key in UNGUARDED_KEYS:
             return webob.Response(status=202)
         raise exception.Invalid("There is no such action: %s" % key)
 
     # -- helpers -------------------------------------------------------------
+
+    @staticmethod
+    def _task(req: webob.Request, context: Any, uuid: str,
+              action: str) -> lifecycle.Task | None:
+        """The request's task: the guard's reservation, or a new begin.
+
+        :returns: the task to carry out; ``None`` when the guard reserved
+            an action that runs no task (its begin recorded it all).
+        :raises InstanceInvalidState: (without a reservation) the action
+            may not start now.
+        :raises TaskAborted: the reserved task was taken over (a delete,
+            a reset) before this request could continue it.
+        :raises Conflict: the guard reserved another action or server
+            than this request's: a guard whose routes disagree with the
+            API's; the guard releases its reservation on the 409.
+        """
+        reserved = req.environ.get(guard.RESERVATION)
+        if reserved is None:
+            return lifecycle.begin(context, uuid, action)
+        if (reserved["uuid"] != uuid
+                or reserved["action"] not in RESERVABLE.get(action,
+                                                            (action,))):
+            raise exception.Conflict(
+                "The compute guard reserved %s on %s, not %s on %s" % (
+                    reserved["action"], reserved["uuid"], action, uuid))
+        if reserved["task_id"] is None:
+            return None
+        return lifecycle.adopt(context, uuid, task_id=reserved["task_id"])
+
+    def _carry_out(self, task: lifecycle.Task | None) -> None:
+        if task is not None:
+            self.driver.run(task)
 
     def _list(self, context: Any) -> list[dict[str, Any]]:
         return db_api.instance_list(context,

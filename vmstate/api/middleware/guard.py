@@ -19,12 +19,19 @@ In a compute API's paste pipeline, after authentication::
     config_file = /etc/vmstate/vmstate.conf
 
 A request the route table does not guard passes at once, without touching
-a database. A guarded one is looked up in the state source and checked
-against the matrix: refused, it gets Nova's own 409 body plus the allowed
-actions; allowed, it goes on to the service. With ``[guard] reserve``, the
-filter begins the action with vmstate's compare-and-swap first, so two
-concurrent requests cannot both pass, and an error answer from the service
-releases the reservation.
+a database. A guarded one is looked up in the state source, in the
+caller's project only (an admin's scope is every project, as in Nova), and
+checked against the matrix: refused, it gets Nova's own 409 body plus the
+allowed actions; allowed, it goes on to the service. A server the caller
+cannot see (unknown, or another project's) and a server already
+``deleted`` pass untouched: the service answers its own 404, and the guard
+writes nothing and shows nothing of another project's server.
+
+With ``[guard] reserve``, the filter begins the action with vmstate's
+compare-and-swap first, so two concurrent requests cannot both pass, and
+hands the begun task to the service, which continues it (see
+:mod:`vmstate.api.middleware.reservation` for the handoff and for when the
+reservation is released).
 """
 
 from collections.abc import Callable
@@ -33,7 +40,6 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_db import exception as db_exc
-from oslo_log import log as logging
 from oslo_middleware import base
 import webob
 
@@ -42,15 +48,49 @@ from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
+from vmstate import states
 from vmstate.api import faults
+from vmstate.api import hooks
+from vmstate.api.middleware import reservation
 from vmstate.api.middleware import routes
 from vmstate.api.middleware import sources
 
-LOG = logging.getLogger(__name__)
-
 # Only these methods have guarded routes; everything else passes untouched.
 GUARDED_METHODS = frozenset({"POST", "PUT", "DELETE"})
-RESERVATION = "vmstate.reservation"
+#: Where the guard hands its reservation to the service (see
+#: :mod:`vmstate.api.middleware.reservation`).
+RESERVATION = reservation.ENVIRON_KEY
+#: Where Nova's ``keystonecontext`` and ``noauth2`` filters (and the fake
+#: compute API's context filter) put the caller's request context.
+NOVA_CONTEXT = "nova.context"
+
+
+def caller_context(environ: dict[str, Any]) -> vm_context.RequestContext:
+    """Who sends the request, as the compute service behind sees them.
+
+    The context an earlier filter put in ``environ["nova.context"]``
+    (Nova's ``keystonecontext`` or ``noauth2``) when there is one: its
+    project, user, roles, admin flag and request ids. Otherwise the
+    identity headers, read as ``vmstate-api`` reads them
+    (:func:`vmstate.api.hooks.context_from_environ`).
+
+    :raises Invalid: identity headers that cannot name anybody.
+    """
+    theirs = environ.get(NOVA_CONTEXT)
+    if theirs is None:
+        return hooks.context_from_environ(environ)
+    roles = [r.strip().lower() for r in getattr(theirs, "roles", None) or ()
+             if isinstance(r, str) and r.strip()]
+    kwargs: dict[str, Any] = {}
+    request_id = getattr(theirs, "request_id", None)
+    if request_id:
+        kwargs["request_id"] = request_id
+    return vm_context.RequestContext(
+        project_id=getattr(theirs, "project_id", None),
+        user_id=getattr(theirs, "user_id", None), roles=roles,
+        is_admin=bool(getattr(theirs, "is_admin", False)),
+        global_request_id=getattr(theirs, "global_request_id", None),
+        overwrite=False, **kwargs)
 
 
 class ComputeGuard(base.ConfigurableMiddleware):
@@ -92,18 +132,24 @@ class ComputeGuard(base.ConfigurableMiddleware):
                  start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") not in GUARDED_METHODS:
             return self.application(environ, start_response)
-        return self._guarded(environ, start_response)
+        verdict = self.admit(webob.Request(environ))
+        if isinstance(verdict, webob.Response):
+            return verdict(environ, start_response)
+        if verdict is None:
+            return self.application(environ, start_response)
+        return reservation.serve(self.application, environ, start_response,
+                                 verdict)
 
-    @webob.dec.wsgify
-    def _guarded(self, req: webob.Request) -> webob.Response:
-        response = self.process_request(req)
-        if response is not None:
-            return response
-        return self.process_response(req.get_response(self.application),
-                                     req)
+    def admit(self, req: webob.Request
+              ) -> webob.Response | lifecycle.Task | None:
+        """Decide on a request before the service runs.
 
-    def process_request(self, req: webob.Request) -> webob.Response | None:
-        """A 4xx/5xx fault when the request must stop here, else None."""
+        :returns: the fault that stops it here (409 refused, 400 an action
+            body with several keys, 503 the state source cannot answer);
+            the task begun for it, with ``[guard] reserve``, which the
+            service takes over; or ``None`` to pass it on untouched (not
+            guarded, not a server the caller can see, or deleted).
+        """
         match = self.routes.match(req.method, req.path_info)
         if match is None:
             return None
@@ -111,32 +157,16 @@ class ComputeGuard(base.ConfigurableMiddleware):
             action = self.routes.action(match, lambda: req.body)
             if action is None:
                 return None
+            context = caller_context(req.environ)
             if self.reserve:
                 # One compare-and-swap both checks and reserves.
-                req.environ[RESERVATION] = self._reserve(
-                    req, match.server_id, action)
-                return None
-            state = self.source.get(match.server_id)
-            if state is None:
+                return self._reserve(context, match.server_id, action)
+            state = self.source.get(context, match.server_id)
+            if state is None or state["vm_state"] == states.DELETED:
                 return None
             return self._check(action, state)
         except exception.VMStateError as err:
             return self._fault(err)
-
-    def process_response(self, response: webob.Response,
-                         request: webob.Request | None = None
-                         ) -> webob.Response:
-        task = request.environ.get(RESERVATION) if request else None
-        if task is not None and response.status_int >= 400:
-            try:
-                task.release(reason="compute service answered %d"
-                             % response.status_int)
-            except exception.StateConflict as err:
-                # Something else moved the instance on meanwhile: that
-                # newer decision stands.
-                LOG.info("Reservation of %s not released: %s",
-                         task.uuid, err)
-        return response
 
     def _check(self, action: str, state: dict[str, Any]
                ) -> webob.Response | None:
@@ -147,14 +177,17 @@ class ComputeGuard(base.ConfigurableMiddleware):
         return self._refusal(matrix.refusal(action, state["uuid"], vm_state,
                                             task_state))
 
-    def _reserve(self, req: webob.Request, uuid: str,
-                 action: str) -> Any:
-        context = vm_context.RequestContext.from_environ(req.environ)
+    def _reserve(self, context: vm_context.RequestContext, uuid: str,
+                 action: str) -> lifecycle.Task | None:
         try:
-            return lifecycle.begin(context.elevated(), uuid, action,
+            return lifecycle.begin(context, uuid, action,
                                    reason="reserved by the compute guard")
         except exception.InstanceNotFound:
-            return None
+            return None         # unknown, or another project's: untouched
+        except exception.InstanceInvalidState as err:
+            if err.vm_state == states.DELETED:
+                return None     # the service answers its own 404
+            raise
         except db_exc.DBError as err:
             # Never an unchecked pass, never a 500: the store is down.
             raise exception.ServiceUnavailable(

@@ -13,11 +13,14 @@
 """Where the compute guard reads an instance's current state.
 
 A state source is a stevedore plugin in ``vmstate.state_source``: a class
-built with the configuration, answering :meth:`StateSource.get`. An
-instance the source does not know answers ``None`` and the request passes
-(the compute service answers 404 itself); a source that cannot answer
-raises :class:`~vmstate.exception.ServiceUnavailable`, so the guard never
-lets a request through unchecked.
+built with the configuration, answering :meth:`StateSource.get` for the
+request's caller. An instance the source does not know, or that belongs
+to a project other than the caller's (unless the caller is an admin),
+answers ``None`` and the request passes (the compute service answers 404
+itself): the guard never tells one project anything about another's
+server. A source that cannot answer raises
+:class:`~vmstate.exception.ServiceUnavailable`, so the guard never lets a
+request through unchecked.
 """
 
 import abc
@@ -45,8 +48,11 @@ class StateSource(abc.ABC):
         self.conf = conf
 
     @abc.abstractmethod
-    def get(self, uuid: str) -> dict[str, Any] | None:
-        """``{uuid, vm_state, task_state, ...}`` or ``None`` if unknown.
+    def get(self, context: vm_context.RequestContext, uuid: str
+            ) -> dict[str, Any] | None:
+        """``{uuid, vm_state, task_state, ...}`` of the instance ``uuid``
+        as ``context`` may see it: ``None`` when unknown or of another
+        project (an admin context sees every project).
 
         :raises ServiceUnavailable: when the source cannot answer.
         """
@@ -57,13 +63,10 @@ class VMStateSource(StateSource):
 
     supports_reservation = True
 
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
-        super().__init__(conf)
-        self.context = vm_context.get_admin_context()
-
-    def get(self, uuid: str) -> dict[str, Any] | None:
+    def get(self, context: vm_context.RequestContext, uuid: str
+            ) -> dict[str, Any] | None:
         try:
-            return db_api.instance_get(self.context, uuid)
+            return db_api.instance_get(context, uuid)
         except exception.InstanceNotFound:
             return None
         except db_exc.DBError as err:
@@ -79,8 +82,13 @@ class NovaDBSource(StateSource):
         super().__init__(conf)
         self.instances = nova_db.NovaInstances(conf.nova_db.connection)
 
-    def get(self, uuid: str) -> dict[str, Any] | None:
-        return self.instances.state(uuid)
+    def get(self, context: vm_context.RequestContext, uuid: str
+            ) -> dict[str, Any] | None:
+        if context.is_admin:
+            return self.instances.state(uuid)
+        if not context.project_id:
+            return None     # nobody's project: nothing to show
+        return self.instances.state(uuid, project_id=context.project_id)
 
 
 def load(name: str, conf: cfg.ConfigOpts) -> StateSource:
