@@ -25,10 +25,14 @@ guard_opts = [
                     "read-only SQL on a Nova database's instances table "
                     "([nova_db] connection)."),
     cfg.BoolOpt("reserve", default=False,
-                help="Begin the action with vmstate's compare-and-swap "
-                     "before passing the request on, so two concurrent "
-                     "requests cannot both pass; an error answer from the "
-                     "service releases the reservation. Needs "
+                help="Begin the action with vmstate's compare-and-swap, "
+                     "in the caller's project, before passing the request "
+                     "on, so two concurrent requests cannot both pass. The "
+                     "begun task is handed to the service in the WSGI "
+                     "environ (vmstate.reservation), which continues it; "
+                     "unless the service answers a success and sends its "
+                     "whole answer (an error status, an exception, a "
+                     "client gone), the reservation is released. Needs "
                      "state_source = vmstate."),
     cfg.BoolOpt("soft_delete", default=False,
                 help="Guard DELETE /servers/{id} as soft_delete, for "

@@ -32,14 +32,23 @@ WAIT = 30
 
 class FakeCompute(fixtures.Fixture):
     """``vmstate-fake-compute`` on a free port, on a temporary SQLite file,
-    started from a temporary directory with the installed script."""
+    started from a temporary directory with the installed script.
+
+    :param extra_conf: more configuration file text (``[guard] reserve``,
+        ``[database] connection``).
+    """
+
+    def __init__(self, extra_conf=""):
+        super().__init__()
+        self.extra_conf = extra_conf
 
     def _setUp(self):
         self.dir = self.useFixture(fixtures.TempDir()).path
         conf = os.path.join(self.dir, "vmstate.conf")
         with open(conf, "w") as f:
             f.write("[DEFAULT]\nstate_path = %s\n[fake_compute]\nport = 0\n"
-                    "step_seconds = %s\n" % (self.dir, STEP))
+                    "step_seconds = %s\n%s" % (self.dir, STEP,
+                                               self.extra_conf))
         command = shutil.which("vmstate-fake-compute")
         if command is None:
             raise AssertionError("vmstate-fake-compute is not installed")
@@ -74,9 +83,12 @@ class FakeCompute(fixtures.Fixture):
 
 class TestOpenStackSDK(testtools.TestCase):
 
+    #: More configuration for the process.
+    EXTRA_CONF = ""
+
     def setUp(self):
         super().setUp()
-        self.fake = self.useFixture(FakeCompute())
+        self.fake = self.useFixture(FakeCompute(self.EXTRA_CONF))
         endpoint = self.fake.url + "/v2.1/"
         self.conn = openstack.connection.Connection(
             auth_type="none", auth={"endpoint": endpoint},
@@ -140,3 +152,11 @@ class TestOpenStackSDK(testtools.TestCase):
                           self.compute.get_server, server)
         self.assertEqual([], [s.id for s in self.compute.servers()
                               if s.id == server.id])
+
+
+class TestOpenStackSDKReserving(TestOpenStackSDK):
+    """The same, with the guard reserving each action before the API runs:
+    the API continues the guard's task, so the client sees no difference
+    (it used to get 409 for its own reboot, stop or pause)."""
+
+    EXTRA_CONF = "[guard]\nreserve = true\n"

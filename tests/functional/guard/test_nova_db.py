@@ -114,6 +114,32 @@ class _NovaDB:
         self.post(str(uuidlib.uuid4()), {"os-start": None}, 404)
         self.assertEqual(2, len(self.compute.seen))
 
+    def test_other_projects_server_is_never_shown(self):
+        uuid = self.nova_instance("stopped")
+        self.compute.answer = 404
+        res = self.app.post("/v2.1/servers/%s/action" % uuid,
+                            json.dumps({"os-stop": None}),
+                            headers={"X-Project-Id": "p2",
+                                     "X-Roles": "member"},
+                            status=404, expect_errors=True)
+        # Nova's own 404 reached the caller, not the guard's 409 with
+        # p1's state.
+        self.assertEqual(test_middleware.SERVICE_ANSWER, res.json)
+        self.assertEqual(1, len(self.compute.seen))
+        res = self.app.post("/v2.1/servers/%s/action" % uuid,
+                            json.dumps({"os-stop": None}),
+                            headers={"X-Project-Id": "p1",
+                                     "X-Roles": "member"},
+                            status=409, expect_errors=True)
+        self.assertIn("vm_state stopped",
+                      res.json["conflictingRequest"]["message"])
+        # An admin reaches every project's server, as in Nova.
+        self.app.post("/v2.1/servers/%s/action" % uuid,
+                      json.dumps({"os-stop": None}),
+                      headers={"X-Project-Id": "p2", "X-Roles": "admin"},
+                      status=409, expect_errors=True)
+        self.assertEqual(1, len(self.compute.seen))
+
     def test_unreachable_database_is_503(self):
         if self.backend == "sqlite":
             gone = "sqlite:////nonexistent/dir/nova.sqlite"
