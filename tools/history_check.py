@@ -26,10 +26,20 @@ a chain:
   produced) is in the history exactly once, and the history holds no
   change no client was told about: nothing lost, nothing applied twice.
 
+With ``--compute-url`` more clients send Nova-style server actions and
+deletes through ``vmstate-fake-compute`` (same database, ``[guard]
+reserve = true``) at the same instances. Each such request's changes carry
+its request id (``x-openstack-request-id``); the audit then also checks
+that each accepted request began its action exactly once, from a state
+the matrix allows (the guard's reservation, continued by the service),
+and that a refused one began it at most once (a reservation the service
+could not continue, and its release).
+
 Usage::
 
     python -m tools.history_check --url http://127.0.0.1:9797 \\
-        --clients 8 --operations 400 --instances 6
+        --clients 8 --operations 400 --instances 6 \\
+        [--compute-url http://127.0.0.1:8774 --guard-operations 200]
 
 It prints the operations done and the violations found, and exits 1 when
 there is any violation (or any 5xx answer).
@@ -60,6 +70,8 @@ class Client:
         self.headers = {"Content-Type": "application/json"}
         self.headers.update(headers or {})
         self.conn: http.client.HTTPConnection | None = None
+        #: ``x-openstack-request-id`` of the last answer.
+        self.request_id: str | None = None
 
     def request(self, method: str, path: str, body: Any = None
                 ) -> tuple[int, Any]:
@@ -72,6 +84,7 @@ class Client:
                 self.conn.request(method, path, data, self.headers)
                 res = self.conn.getresponse()
                 raw = res.read()
+                self.request_id = res.getheader("x-openstack-request-id")
             except (ConnectionError, http.client.HTTPException):
                 # A dropped keep-alive connection; an unsafe request is
                 # never sent twice.
@@ -112,6 +125,25 @@ class Ledger:
         # uuid -> requests whose outcome nobody knows.
         self.in_doubt: collections.Counter[str] = collections.Counter()
         self.violations: list[str] = []
+        # request id -> (uuid, action, status) of requests through the
+        # guard.
+        self.guard_requests: dict[str, tuple[str, str, int]] = {}
+
+    def record_guard(self, action: str, status: int, uuid: str,
+                     body: Any, request_id: str | None) -> None:
+        """A request through the guard; its changes carry its request id."""
+        with self.lock:
+            self.counts[("guard " + action, status)] += 1
+            if status >= 500 or status in (NOT_SENT, NO_ANSWER):
+                self.violations.append("guard %s on %s answered %d: %s" % (
+                    action, uuid, status, body))
+            if request_id is None:
+                if status > 0:
+                    self.violations.append(
+                        "guard %s on %s answered %d without a request id"
+                        % (action, uuid, status))
+            else:
+                self.guard_requests[request_id] = (uuid, action, status)
 
     def record(self, kind: str, status: int, uuid: str,
                body: Any) -> None:
@@ -224,6 +256,8 @@ def _audit_one(uuid: str, instance: dict[str, Any],
         action = event["action"]
         if action not in matrix.actions:
             continue
+        if event.get("request_id") in ledger.guard_requests:
+            continue        # a task's steps too: _audit_guard
         start = event["from"]
         if not matrix.is_allowed(action, start["vm_state"],
                                  start["task_state"]):
@@ -242,7 +276,9 @@ def _audit_one(uuid: str, instance: dict[str, Any],
     elif {k: instance[k] for k in last["to"]} != last["to"]:
         bad("%s: the row %s disagrees with its last change %s" % (
             uuid, {k: instance[k] for k in last["to"]}, last["to"]))
-    history = {(uuid, e["version"]) for e in events[1:]}
+    _audit_guard(uuid, events, matrix, ledger)
+    history = {(uuid, e["version"]) for e in events[1:]
+               if e.get("request_id") not in ledger.guard_requests}
     told = {key for key in ledger.acknowledged if key[0] == uuid}
     for key in sorted(told - history):
         bad("%s: version %d was acknowledged (%s) but is not in the "
@@ -254,6 +290,104 @@ def _audit_one(uuid: str, instance: dict[str, Any],
             bad("%s: version %d is in the history, but no client was told "
                 "of it (%d requests in doubt)" % (
                     uuid, key[1], ledger.in_doubt[uuid]))
+
+
+def _audit_guard(uuid: str, events: list[dict[str, Any]],
+                 matrix: matrix_mod.Matrix, ledger: Ledger) -> None:
+    """One begin per request through the guard (see the module's text)."""
+    bad = ledger.violations.append
+    by_request: dict[str, list[dict[str, Any]]] = collections.defaultdict(
+        list)
+    for event in events[1:]:
+        if event.get("request_id") in ledger.guard_requests:
+            by_request[event["request_id"]].append(event)
+    for request_id, (target, action, status) in sorted(
+            ledger.guard_requests.items()):
+        if target != uuid:
+            continue
+        own = by_request.get(request_id, [])
+        begins = matrix.definition(action).begins
+        begun = [e for e in own if e["action"] == action
+                 and e["to"]["task_state"] == begins]
+        accepted = 200 <= status < 300
+        if accepted and len(begun) != 1:
+            bad("%s: guard %s (%s, answered %d) began %d times: %s" % (
+                uuid, action, request_id, status, len(begun),
+                [e["version"] for e in begun]))
+        elif not accepted and len(begun) > 1 and not (
+                len(begun) == 2 and begun[1]["to"] == begun[0]["from"]):
+            # A refused request may leave its reservation and its release.
+            bad("%s: guard %s (%s, answered %d) began %d times: %s" % (
+                uuid, action, request_id, status, len(begun),
+                [e["version"] for e in begun]))
+        if begun and own[0] is not begun[0]:
+            bad("%s: guard %s (%s) changed version %d before it began" % (
+                uuid, action, request_id, own[0]["version"]))
+        if begun:
+            start = begun[0]["from"]
+            if not matrix.is_allowed(action, start["vm_state"],
+                                     start["task_state"]):
+                bad("%s: version %d: guard %s began in (%s, %s), which "
+                    "the matrix does not allow" % (
+                        uuid, begun[0]["version"], action,
+                        start["vm_state"], start["task_state"]))
+
+
+# Nova-style requests through the guard: (method, path below the server,
+# body, the action it begins, weight).
+GUARD_REQUESTS: tuple[tuple[str, str, Any, str, float], ...] = (
+    ("POST", "/action", {"reboot": {"type": "SOFT"}}, "reboot", 3),
+    ("POST", "/action", {"reboot": {"type": "HARD"}}, "reboot_hard", 2),
+    ("POST", "/action", {"os-stop": None}, "stop", 3),
+    ("POST", "/action", {"os-start": None}, "start", 3),
+    ("POST", "/action", {"pause": None}, "pause", 2),
+    ("POST", "/action", {"unpause": None}, "unpause", 2),
+    ("POST", "/action", {"suspend": None}, "suspend", 1),
+    ("POST", "/action", {"resume": None}, "resume", 1),
+    ("POST", "/action", {"evacuate": {}}, "evacuate", 1),
+    ("DELETE", "", None, "delete", 0.2),
+)
+
+
+def _operate_guard(url: str, headers: dict[str, str], uuids: list[str],
+                   operations: int, seed: int, ledger: Ledger) -> None:
+    rng = random.Random(seed)
+    client = Client(url, headers)
+    weights = [r[4] for r in GUARD_REQUESTS]
+    try:
+        for _ in range(operations):
+            uuid = rng.choice(uuids)
+            method, tail, body, action, _w = rng.choices(
+                GUARD_REQUESTS, weights=weights)[0]
+            client.request_id = None
+            try:
+                status, answer = client.request(
+                    method, "/v2.1/servers/%s%s" % (uuid, tail), body)
+            except ConnectionRefusedError:
+                status, answer = NOT_SENT, None
+            except (OSError, http.client.HTTPException):
+                status, answer = NO_ANSWER, None
+            ledger.record_guard(action, status, uuid, answer,
+                                client.request_id)
+    finally:
+        client.close()
+
+
+def guard_workload(compute_url: str, uuids: list[str], ledger: Ledger,
+                   clients: int = 4, operations: int = 200, seed: int = 1,
+                   headers: dict[str, str] | None = None) -> None:
+    """``operations`` random Nova-style requests through the guard of
+    ``vmstate-fake-compute`` (``[guard] reserve = true``, the same
+    database as the vmstate-api audited), from ``clients`` threads."""
+    per_client = max(1, operations // clients)
+    threads = [threading.Thread(
+        target=_operate_guard, args=(compute_url, headers or {}, uuids,
+                                     per_client, seed * 7919 + n, ledger))
+        for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def create_instances(url: str, count: int,
@@ -299,12 +433,29 @@ def workload(url: str, uuids: list[str], ledger: Ledger, clients: int = 8,
 def run(url: str, clients: int = 8, operations: int = 400,
         instances: int = 6, seed: int = 1,
         headers: dict[str, str] | None = None,
-        matrix: matrix_mod.Matrix | None = None) -> tuple[Ledger, int]:
-    """Create, work, audit; returns the ledger and the events read."""
+        matrix: matrix_mod.Matrix | None = None,
+        compute_url: str | None = None, guard_clients: int = 4,
+        guard_operations: int = 0) -> tuple[Ledger, int]:
+    """Create, work, audit; returns the ledger and the events read.
+
+    With ``compute_url`` and ``guard_operations``, the guard workload
+    runs at the same time as the API's.
+    """
     matrix = matrix or matrix_mod.load(["nova"])
     uuids = create_instances(url, instances, headers)
     ledger = Ledger()
-    workload(url, uuids, ledger, clients, operations, seed, headers, matrix)
+    guard = None
+    if compute_url and guard_operations:
+        guard = threading.Thread(target=guard_workload, args=(
+            compute_url, uuids, ledger, guard_clients, guard_operations,
+            seed, headers))
+        guard.start()
+    try:
+        workload(url, uuids, ledger, clients, operations, seed, headers,
+                 matrix)
+    finally:
+        if guard is not None:
+            guard.join()
     return ledger, audit(url, headers or {}, uuids, matrix, ledger)
 
 
@@ -330,9 +481,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="operations in all (split among the clients)")
     parser.add_argument("--instances", type=int, default=6)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--compute-url",
+                        help="vmstate-fake-compute with [guard] reserve = "
+                             "true on the same database: also send server "
+                             "actions through its guard")
+    parser.add_argument("--guard-clients", type=int, default=4)
+    parser.add_argument("--guard-operations", type=int, default=200)
     args = parser.parse_args(argv)
     ledger, events = run(args.url, args.clients, args.operations,
-                         args.instances, args.seed)
+                         args.instances, args.seed,
+                         compute_url=args.compute_url,
+                         guard_clients=args.guard_clients,
+                         guard_operations=args.guard_operations)
     report(ledger, events)
     return 1 if ledger.violations else 0
 

@@ -20,10 +20,13 @@ import io
 
 from tests.functional.api import test_process
 from tests.functional.db import base
+from tests.functional.fake import test_openstacksdk
 from tools import history_check
 
 CLIENTS = 6
 OPERATIONS = 240
+GUARDED_API_OPERATIONS = 90
+GUARD_OPERATIONS = 90
 
 
 class _History:
@@ -44,6 +47,30 @@ class _History:
         statuses = {status for _kind, status in ledger.counts}
         self.assertTrue({200, 202, 409} <= statuses, statuses)
         self.assertGreater(events, 4)
+
+    def test_no_violation_with_guard_reservations(self):
+        # vmstate-fake-compute reserving through its guard, on the same
+        # database, at the same instances as the API's clients.
+        conf = "[database]\nconnection = %s\n" % self.url
+        api = self.useFixture(test_process.APIProcess(extra_conf=conf))
+        fake = self.useFixture(test_openstacksdk.FakeCompute(
+            conf + "[guard]\nreserve = true\n"))
+        ledger, events = history_check.run(
+            "http://%s:%d" % (api.host, api.port), clients=3,
+            operations=GUARDED_API_OPERATIONS, instances=3, seed=11,
+            compute_url=fake.url, guard_clients=3,
+            guard_operations=GUARD_OPERATIONS)
+        out = io.StringIO()
+        history_check.report(ledger, events, out)
+        self.addDetail("report", self._text(out.getvalue()))
+        self.assertEqual([], ledger.violations, out.getvalue())
+        guarded = {(kind, status): n for (kind, status), n
+                   in ledger.counts.items() if kind.startswith("guard ")}
+        self.assertEqual(GUARD_OPERATIONS, sum(guarded.values()))
+        # Requests through the guard were accepted and refused.
+        statuses = {status for _kind, status in guarded}
+        self.assertTrue({202, 409} <= statuses, statuses)
+        self.assertGreater(len(ledger.guard_requests), 0)
 
     @staticmethod
     def _text(value):

@@ -116,3 +116,73 @@ class TestAudit(base.TestCase):
         self.assertIn("operations: 2", out.getvalue())
         self.assertIn("1 x 202, 1 x 409", out.getvalue())
         self.assertIn("violations: 0", out.getvalue())
+
+
+def guarded(version, action, before, after, request_id):
+    return dict(event(version, action, before, after),
+                request_id=request_id)
+
+
+# One hard reboot through the guard: its begin, the driver's steps, its end.
+REBOOT = [
+    event(1, "create", snap(None, None, None), snap("active")),
+    guarded(2, "reboot_hard", snap("active"),
+            snap("active", "rebooting_hard"), "req-1"),
+    guarded(3, "reboot_hard", snap("active", "rebooting_hard"),
+            snap("active", "reboot_pending_hard"), "req-1"),
+    guarded(4, "reboot_hard", snap("active", "reboot_pending_hard"),
+            snap("active"), "req-1"),
+]
+
+
+class TestGuardAudit(base.TestCase):
+    """One begin per request through the guard."""
+
+    def audit(self, events, status=202, action="reboot_hard"):
+        ledger = hc.Ledger()
+        ledger.record_guard(action, status, UUID, None, "req-1")
+        last = events[-1]
+        row = dict(last["to"], uuid=UUID, version=last["version"])
+        hc._audit_one(UUID, row, events, matrix_mod.load(["nova"]), ledger)
+        return ledger.violations
+
+    def test_one_begin_and_its_steps_are_no_violation(self):
+        # The steps carry the action's name but are not begins, and no
+        # REST client was told of them: neither is a violation.
+        self.assertEqual([], self.audit(REBOOT))
+
+    def test_second_begin_of_one_request(self):
+        # The service began the action again over the guard's task.
+        events = copy.deepcopy(REBOOT)
+        events.insert(2, guarded(3, "reboot_hard",
+                                 snap("active", "rebooting_hard"),
+                                 snap("active", "rebooting_hard"), "req-1"))
+        for n, e in enumerate(events, 1):
+            e["version"] = n
+        found = self.audit(events)
+        self.assertTrue(any("began 2 times" in v for v in found), found)
+
+    def test_accepted_request_that_never_began(self):
+        found = self.audit(REBOOT[:1])
+        self.assertTrue(any("began 0 times" in v for v in found), found)
+
+    def test_refused_request_may_leave_its_reservation_and_release(self):
+        events = [REBOOT[0], REBOOT[1],
+                  guarded(3, "reboot_hard", snap("active", "rebooting_hard"),
+                          snap("active"), "req-1")]
+        self.assertEqual([], self.audit(events, status=409))
+        self.assertEqual([], self.audit(REBOOT[:1], status=409))
+
+    def test_begin_the_matrix_refuses(self):
+        found = self.audit([event(1, "create", snap(None, None, None),
+                                  snap("stopped")),
+                            guarded(2, "pause", snap("stopped"),
+                                    snap("stopped", "pausing"), "req-1")],
+                           action="pause")
+        self.assertTrue(any("does not allow" in v for v in found), found)
+
+    def test_guard_request_without_request_id_or_with_5xx(self):
+        ledger = hc.Ledger()
+        ledger.record_guard("stop", 202, UUID, None, None)
+        ledger.record_guard("stop", 500, UUID, None, "req-2")
+        self.assertEqual(2, len(ledger.violations), ledger.violations)
