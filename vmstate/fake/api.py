@@ -65,8 +65,9 @@ UNGUARDED_KEYS = frozenset({"lock", "unlock", "os-getConsoleOutput",
                             "resetNetwork"})
 LIVE_VM_STATES = [v for v in states.VM_STATES if v != states.DELETED]
 NAME_MAX = 255
-# The actions a guard may have reserved for a request to each handler.
-RESERVABLE = {"delete": ("delete", "soft_delete", "force_delete")}
+# The actions a guard may have reserved for a request to each handler
+# ([guard] soft_delete guards DELETE /servers/{id} as soft_delete).
+RESERVABLE = {"delete": ("delete", "soft_delete")}
 
 
 def _version(href: str) -> dict[str, Any]:

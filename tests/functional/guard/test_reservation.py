@@ -486,6 +486,29 @@ class _FakeCompute:
                          db_api.instance_get(self.admin, uuid)["version"])
 
 
+    def test_reservation_of_another_request_is_a_conflict(self):
+        uuid = self.server()
+        other = self.server()
+        task = lifecycle.begin(self.ctx, other, "stop")
+        compute = fake_api.ComputeAPI(self.driver)
+        for reserved in (dict(uuid=other, action="stop"),
+                         dict(uuid=uuid, action="pause")):
+            reserved.update(task_id=task.task_id, task_state="powering-off")
+            req = webob.Request.blank(
+                "/servers/%s/action" % uuid, method="POST",
+                body=json.dumps({"os-stop": None}).encode(),
+                headers=headers("p1"))
+            req.environ[guard_mod.RESERVATION] = reserved
+            res = req.get_response(compute)
+            self.assertEqual(409, res.status_int)
+            self.assertIn("reserved", res.json["conflictingRequest"]
+                          ["message"])
+        # Neither server was touched by the API.
+        self.assertEqual(1, db_api.instance_get(self.admin, uuid)["version"])
+        self.assertEqual(task.task_id,
+                         db_api.instance_get(self.admin, other)["task_id"])
+
+
 class TestFakeComputeSQLite(_FakeCompute, base.TestCase):
     FIXTURE = base.SQLiteMigrated
 
