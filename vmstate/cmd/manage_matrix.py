@@ -19,6 +19,7 @@ refuse to start, and says which plugin and why.
 
 from typing import Any
 
+from vmstate import lifecycle
 from vmstate import matrix
 from vmstate.cmd.manage import command
 from vmstate.matrix import render
@@ -27,14 +28,21 @@ from vmstate.matrix import render
 def _show_arguments(parser: Any) -> None:
     parser.add_argument(
         "--format", choices=sorted(render.FORMATS), default="table",
-        help="table (readable text), json (as GET /v1/matrix) or dot "
-             "(a Graphviz state diagram: dot -Tsvg)")
+        help="table (readable text, the default), json (as GET "
+             "/v1/matrix) or dot (a Graphviz state diagram; draw it with "
+             "'dot -Tsvg' or 'dot -Tpng')")
 
 
 @command("matrix", "show", _show_arguments)
 def show(args: Any) -> int:
-    """Print the effective matrix of the configured plugins."""
-    print(render.render(matrix.load(), args.format))
+    """Print the effective matrix of the configured plugins.
+
+    The plugins come from ``[matrix] plugins`` of the configuration files
+    read (``--config-file``, default ``/etc/vmstate/vmstate.conf``).
+    """
+    loaded = matrix.load()
+    options = {"creation": lifecycle.BUILD} if args.format == "dot" else {}
+    print(render.render(loaded, args.format, **options))
     return 0
 
 

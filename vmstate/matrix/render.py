@@ -19,9 +19,13 @@ takes a :class:`~vmstate.matrix.Matrix` and returns a string.
 
 from collections.abc import Callable
 from collections.abc import Iterable
+import dataclasses
 import json
 import textwrap
+from typing import Any
 
+from vmstate import states
+from vmstate.matrix.builder import ActionDef
 from vmstate.matrix.compiled import OTHER
 from vmstate.matrix.compiled import Matrix
 
@@ -32,8 +36,6 @@ OTHER_VM_LABEL = "* (other)"
 OTHER_TASK_LABEL = "* (any other)"
 #: Label of the task_state group that is every task_state.
 ANY_TASK_LABEL = "* (any)"
-#: The diagram's node for actions that may start from every vm_state.
-ANY_NODE = "*"
 
 _WIDTH = 79
 _LABEL_WIDTH = 36
@@ -146,68 +148,228 @@ def _at(lines: list[str], i: int) -> str:
     return lines[i] if i < len(lines) else ""
 
 
-def edges(matrix: Matrix) -> dict[tuple[str, str], list[str]]:
-    """``{(from, to): actions}``: the diagram's edges, parallel ones merged.
+@dataclasses.dataclass(frozen=True)
+class Diagram:
+    """The state diagram of a matrix, as :func:`as_dot` draws it.
 
-    An action that may start from every vm_state, including those outside
-    the vocabulary (Nova's delete), is one edge from :data:`ANY_NODE`
-    instead of one from each state; a loop on :data:`ANY_NODE` when it
-    leaves the vm_state as it was.
+    Every start of an action (:meth:`Matrix.transitions`) is drawn exactly
+    once, in one of four ways, so that no label is repeated and none
+    overlaps another:
+
+    ``edges``
+        ``{(from, to): actions}``: an arrow from a vm_state to the
+        different vm_state the actions complete in; parallel arrows merged.
+    ``in_place``
+        ``{vm_state: actions}``: the actions that leave the vm_state as it
+        was, listed inside its node instead of as loops.
+    ``group`` and ``group_edges``
+        the vm_states (``group``, a dashed box) that the broad actions may
+        all start from (Nova's delete may start from every vm_state), and
+        ``{to: actions}``: one arrow from the box's border for each target
+        instead of one from every member; ``group_in_place`` the broad
+        actions that leave every member's vm_state unchanged, named once
+        on the box.
+    ``creation``
+        ``(initial, completes, action)`` when the diagram shows how a new
+        instance enters the matrix (it starts in ``initial`` and its build
+        task completes in ``completes``), else ``None``.
     """
-    starts: dict[str, list[tuple[str, str]]] = {}
-    for source, action, target in matrix.transitions():
-        starts.setdefault(action, []).append((source, target))
+
+    vm_states: tuple[str, ...]
+    edges: dict[tuple[str, str], tuple[str, ...]]
+    in_place: dict[str, tuple[str, ...]]
+    group: tuple[str, ...]
+    group_edges: dict[str, tuple[str, ...]]
+    group_in_place: tuple[str, ...]
+    creation: tuple[str, str, str] | None
+
+
+def diagram(matrix: Matrix, creation: ActionDef | None = None,
+            initial: str = states.BUILDING) -> Diagram:
+    """Lay out the transitions of ``matrix`` for :func:`as_dot`.
+
+    An action is *broad* when it may start from every vm_state other than
+    the one it completes in and those no action leads out of (a terminal
+    vm_state such as ``deleted``): its arrows leave the group box once.
+
+    :param creation: what the build task of a new instance does (vmstate's
+        lifecycle passes its own; a matrix that declares the action itself
+        needs none); drawn from ``initial`` when both are given and
+        ``initial`` is a vm_state of the matrix.
+    """
     everywhere = set(matrix.vm_states)
-    merged: dict[tuple[str, str], list[str]] = {}
-    for action, pairs in starts.items():
-        if ({s for s, _ in pairs} == everywhere
-                and OTHER in matrix.action_cells(action)):
-            completes = matrix.definition(action).completes
-            pairs = [(ANY_NODE, completes or ANY_NODE)]
-        for pair in pairs:
-            merged.setdefault(pair, []).append(action)
-    return {pair: sorted(actions) for pair, actions in sorted(merged.items())}
+    starts: dict[str, set[str]] = {}
+    for source, action, _target in matrix.transitions():
+        starts.setdefault(action, set()).add(source)
+
+    def target(action: str) -> str | None:
+        return matrix.definition(action).completes
+
+    moving = {vm for action, sources in starts.items()
+              for vm in sources if target(action) not in (None, vm)}
+    terminal = everywhere - moving
+    broad = {action for action, sources in starts.items()
+             if len(sources) >= _BROAD_MIN
+             and sources >= everywhere - {target(action)} - terminal}
+    targets = {target(a) for a in broad} - {None}
+    group = tuple(vm for vm in matrix.vm_states
+                  if vm not in terminal and vm not in targets)
+    if len(group) < _BROAD_MIN:
+        broad, group = set(), ()
+    members = set(group)
+
+    edges: dict[tuple[str, str], list[str]] = {}
+    in_place: dict[str, list[str]] = {}
+    group_edges: dict[str, list[str]] = {}
+    group_in_place: list[str] = []
+    for action in sorted(starts):
+        to = target(action)
+        sources = starts[action]
+        if action in broad:
+            if to is None:
+                group_in_place.append(action)
+            else:
+                group_edges.setdefault(to, []).append(action)
+            sources = sources - members
+        for vm in sorted(sources):
+            if to in (None, vm):
+                in_place.setdefault(vm, []).append(action)
+            else:
+                edges.setdefault((vm, to), []).append(action)
+    made = None
+    if (creation is not None and initial in everywhere
+            and creation.completes in everywhere
+            and creation.name not in matrix.actions):
+        made = (initial, creation.completes, creation.name)
+    return Diagram(
+        vm_states=matrix.vm_states,
+        edges={pair: tuple(a) for pair, a in sorted(edges.items())},
+        in_place={vm: tuple(a) for vm, a in in_place.items()},
+        group=group,
+        group_edges={to: tuple(a) for to, a in sorted(group_edges.items())},
+        group_in_place=tuple(group_in_place),
+        creation=made)
 
 
-def as_dot(matrix: Matrix) -> str:
-    """A Graphviz state diagram: vm_states as nodes, actions as edges.
+def as_dot(matrix: Matrix, creation: ActionDef | None = None) -> str:
+    """A Graphviz state diagram: vm_states as nodes, actions as arrows.
 
-    Each action is an edge from every vm_state it may start from to the
-    vm_state it completes in (a loop when it leaves the vm_state as it
-    was); parallel edges share one label. vm_states that only the
-    any-state actions leave are drawn as double circles, the way the Akanda
-    RUG diagram marks where resources enter and leave the machine.
+    Laid out by :func:`diagram`: an arrow from each vm_state an action may
+    start from to the vm_state it completes in; the actions that leave a
+    vm_state unchanged listed in its node; the broad actions (Nova's
+    delete) as one arrow from the dashed box around the vm_states they
+    may all start from. A new instance enters at the filled dot; states
+    nothing leads out of are drawn with a double border. Render it with
+    ``dot -Tsvg`` (or ``-Tpng``).
     """
-    graph = edges(matrix)
-    left = {source for (source, target) in graph
-            if source != ANY_NODE and source != target}
+    d = diagram(matrix, creation)
     lines = [
         "digraph vmstate {",
         "  // Generated by vmstate-manage matrix show --format dot from the",
         "  // matrix of plugins: %s" % ", ".join(matrix.plugins),
         "  rankdir=LR;",
+        "  compound=true;",
+        "  newrank=true;",
+        "  nodesep=0.35;",
+        "  ranksep=0.8;",
+        '  fontname="Helvetica";',
+        '  node [shape=box, style=rounded, fontname="Helvetica", '
+        "fontsize=12, margin=\"0.12,0.06\"];",
+        '  edge [fontname="Helvetica", fontsize=10];',
+        "  labelloc=b;",
+        "  label=%s;" % _html(_legend(d)),
     ]
-    if any(source == ANY_NODE for source, _ in graph):
-        lines += [
-            "",
-            "  // Actions allowed from any vm_state start here.",
-            "  node [shape = rectangle];",
-            "  %s [ label = \"any vm_state\" ];" % _quote(ANY_NODE),
-        ]
-    for shape, names in (
-            ("doublecircle", [vm for vm in matrix.vm_states
-                              if vm not in left]),
-            ("circle", [vm for vm in matrix.vm_states if vm in left])):
-        if names:
-            lines += ["", "  node [shape = %s];" % shape]
-            lines += ["  %s;" % _quote(vm) for vm in names]
+    terminal = [vm for vm in d.vm_states
+                if vm not in {s for s, _ in d.edges} and vm not in d.group
+                and (d.creation is None or vm != d.creation[0])]
+
+    def node(vm: str) -> str:
+        label = "<b>%s</b>" % _escape(vm)
+        if d.in_place.get(vm):
+            small = _wrap(d.in_place[vm], _LABEL_WIDTH)
+            label += '<br/><font point-size="9">%s</font>' % "".join(
+                _escape(line) + _LEFT for line in small)
+        extra = ", peripheries=2" if vm in terminal else ""
+        return "  %s [label=%s%s];" % (_quote(vm), _html(label), extra)
+
+    if d.creation is not None:
+        lines += ["", "  // A new instance starts here.",
+                  '  "%s" [shape=point, width=0.15, label=""];' % _START,
+                  '  "%s" -> %s;' % (_START, _quote(d.creation[0]))]
+    if d.group:
+        lines += ["", "  subgraph cluster_group {",
+                  "    style=dashed;", "    color=gray40;",
+                  "    labelloc=t;", "    labeljust=l;"]
+        if d.group_in_place:
+            lines.append("    label=%s;" % _html(
+                '<font point-size="9">in every state here: %s</font>'
+                % _escape(", ".join(d.group_in_place))))
+        else:
+            lines.append('    label="";')
+        lines += ["  " + node(vm) for vm in d.group]
+        lines.append("  }")
     lines.append("")
-    for (source, target), actions in graph.items():
-        lines.append("  %s -> %s [ label = %s ];" % (
+    lines += [node(vm) for vm in d.vm_states if vm not in d.group]
+    lines.append("")
+    if d.creation is not None:
+        initial, completes, name = d.creation
+        lines.append("  %s -> %s [label=%s, style=bold];" % (
+            _quote(initial), _quote(completes), _quote(name)))
+    for (source, target), actions in d.edges.items():
+        lines.append("  %s -> %s [label=%s];" % (
             _quote(source), _quote(target),
             _quote("\n".join(_wrap(actions, _LABEL_WIDTH)))))
+    if d.group:
+        tail = _group_tail(d)
+        for target, actions in d.group_edges.items():
+            lines.append("  %s -> %s [label=%s, ltail=cluster_group, "
+                         "style=dashed];" % (
+                             _quote(tail), _quote(target),
+                             _quote("\n".join(_wrap(actions,
+                                                     _LABEL_WIDTH)))))
     lines.append("}")
     return "\n".join(lines)
+
+
+_LEFT = '<br align="left"/>'
+#: The name of the diagram's entry point (a filled dot, no vm_state).
+_START = "__new__"
+#: Fewest vm_states a broad action starts from, and fewest in the group.
+_BROAD_MIN = 3
+
+
+def _group_tail(d: Diagram) -> str:
+    """The member of the group the broad arrows are drawn from.
+
+    Any member would do (the arrow is clipped at the box); the one with
+    the most arrows of its own sits in the middle of the layout.
+    """
+    weight = {vm: 0 for vm in d.group}
+    for source, target in d.edges:
+        for vm in (source, target):
+            if vm in weight:
+                weight[vm] += 1
+    return max(d.group, key=lambda vm: (weight[vm], -d.group.index(vm)))
+
+
+def _legend(d: Diagram) -> str:
+    parts = ["An arrow: from the vm_states an action may start in to the "
+             "vm_state it completes in."]
+    if d.in_place:
+        parts.append("Small print in a state: actions that leave it "
+                     "unchanged.")
+    if d.group:
+        parts.append("Dashed arrows: from every state in the dashed box.")
+    return '<font point-size="10">%s</font>' % _escape(" ".join(parts))
+
+
+def _escape(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace('"', "&quot;"))
+
+
+def _html(label: str) -> str:
+    return "<%s>" % label
 
 
 def _quote(text: str) -> str:
@@ -216,20 +378,23 @@ def _quote(text: str) -> str:
     return '"%s"' % escaped
 
 
-FORMATS: dict[str, Callable[[Matrix], str]] = {
+FORMATS: dict[str, Callable[..., str]] = {
     "table": as_table,
     "json": as_json,
     "dot": as_dot,
 }
 
 
-def render(matrix: Matrix, fmt: str) -> str:
+def render(matrix: Matrix, fmt: str, **options: Any) -> str:
     """The matrix in format ``fmt``, one of :data:`FORMATS`.
+
+    ``options`` go to the format's function (``creation`` for ``dot``).
 
     :raises ValueError: for an unknown format.
     """
     try:
-        return FORMATS[fmt](matrix)
+        func = FORMATS[fmt]
     except KeyError:
         raise ValueError("unknown format %r; known: %s" % (
             fmt, ", ".join(FORMATS))) from None
+    return func(matrix, **options) if fmt == "dot" else func(matrix)

@@ -26,6 +26,7 @@ import fixtures
 
 from tests import base
 from tests.unit.matrix import distribution
+from vmstate import lifecycle
 from vmstate import matrix
 from vmstate.cmd import manage
 from vmstate.conf import CONF
@@ -71,7 +72,9 @@ class TestShow(ManageTestCase):
             code, out, err = self.manage(["nova", "blueprint"], "matrix",
                                          "show", "--format", fmt)
             self.assertEqual((0, ""), (code, err), fmt)
-            self.assertEqual(render.render(m, fmt) + "\n", out, fmt)
+            options = {"creation": lifecycle.BUILD} if fmt == "dot" else {}
+            self.assertEqual(render.render(m, fmt, **options) + "\n", out,
+                             fmt)
 
     def test_json_follows_the_configuration(self):
         code, out, _ = self.manage(["blueprint"], "matrix", "show",
@@ -87,7 +90,10 @@ class TestShow(ManageTestCase):
                                    "dot")
         self.assertEqual(0, code)
         self.assertTrue(out.startswith("digraph vmstate {"))
-        self.assertIn('"active" -> "paused" [ label = "pause" ];', out)
+        self.assertIn('"active" -> "paused" [label="pause"];', out)
+        # A new instance enters at building; its build completes active.
+        self.assertIn('"building" -> "active" [label="create", style=bold];',
+                      out)
 
     def test_unknown_format(self):
         self.useFixture(fixtures.MonkeyPatch("sys.stderr", io.StringIO()))

@@ -25,8 +25,6 @@ from vmstate.matrix import render
 from vmstate.matrix.plugins import nova
 
 OTHER = matrix.OTHER
-EDGE = re.compile(r'^  "((?:[^"\\]|\\.)*)" -> "((?:[^"\\]|\\.)*)" '
-                  r'\[ label = "((?:[^"\\]|\\.)*)" \];$')
 
 
 def _site(builder):
@@ -104,17 +102,95 @@ def cells_from_table(m, text):
     return found
 
 
+EDGE = re.compile(r'^ *"((?:[^"\\]|\\.)*)" -> "((?:[^"\\]|\\.)*)"'
+                  r'(?: \[label="((?:[^"\\]|\\.)*)"(.*)\])?;$')
+NODE = re.compile(r'^ *"((?:[^"\\]|\\.)*)" \[label=<(.*)>(.*)\];$')
+SMALL = re.compile(r'<font point-size="9">(.*)</font>')
+
+
+def _unescape(text):
+    return (text.replace("&lt;", "<").replace("&gt;", ">")
+            .replace("&quot;", '"').replace("&amp;", "&"))
+
+
+def _names(text):
+    return {a for a in text.replace("\\n", " ").replace(",", " ").split()}
+
+
 def parse_dot(text):
-    edges = {}
+    """What a reader of the diagram finds in it.
+
+    ``edges``: {(from, to): actions} of the plain arrows; ``in_place``:
+    {vm_state: actions} listed in the nodes; ``group``: the vm_states in
+    the dashed box; ``group_edges``: {to: actions} of the arrows from the
+    box; ``group_in_place``: the actions named on the box; ``terminal``:
+    the nodes with a double border; ``start``: where the entry dot points.
+    """
+    found = {"edges": {}, "in_place": {}, "group": [], "group_edges": {},
+             "group_in_place": set(), "terminal": set(), "start": None,
+             "bold": {}}
+    in_group = False
     for line in text.splitlines():
-        match = EDGE.match(line)
+        if line.strip() == "subgraph cluster_group {":
+            in_group = True
+            continue
+        if in_group and line.strip() == "}":
+            in_group = False
+            continue
+        if in_group and line.strip().startswith("label=<"):
+            small = SMALL.search(line)
+            prefix = "in every state here: "
+            assert small.group(1).startswith(prefix), line
+            found["group_in_place"] = set(
+                small.group(1)[len(prefix):].split(", "))
+            continue
+        match = NODE.match(line)
         if match:
-            source, target, label = match.groups()
-            assert (source, target) not in edges, ("parallel edges", line)
-            actions = set(label.replace("\\n", " ").replace(",", " ")
-                          .split())
-            edges[(source, target)] = actions
-    return edges
+            name, label, rest = match.groups()
+            name = name.replace('\\"', '"').replace("\\\\", "\\")
+            small = SMALL.search(label)
+            if small:
+                found["in_place"][name] = _names(_unescape(
+                    small.group(1).replace('<br align="left"/>', " ")))
+            if in_group:
+                found["group"].append(name)
+            if "peripheries=2" in rest:
+                found["terminal"].add(name)
+            continue
+        match = EDGE.match(line)
+        if not match:
+            continue
+        source, target, label, rest = match.groups()
+        source = source.replace('\\"', '"').replace("\\\\", "\\")
+        target = target.replace('\\"', '"').replace("\\\\", "\\")
+        if label is None:
+            assert found["start"] is None, line
+            found["start"] = target
+        elif "ltail=cluster_group" in rest:
+            assert target not in found["group_edges"], line
+            found["group_edges"][target] = _names(label)
+        elif "style=bold" in rest:
+            found["bold"][(source, target)] = label
+        else:
+            assert (source, target) not in found["edges"], (
+                "parallel edges", line)
+            found["edges"][(source, target)] = _names(label)
+    return found
+
+
+def transitions_from_dot(text):
+    """``{(from, action, to)}`` as a reader of the diagram finds them."""
+    found = parse_dot(text)
+    seen = set()
+    for (source, target), actions in found["edges"].items():
+        seen |= {(source, a, target) for a in actions}
+    for vm, actions in found["in_place"].items():
+        seen |= {(vm, a, vm) for a in actions}
+    for vm in found["group"]:
+        seen |= {(vm, a, vm) for a in found["group_in_place"]}
+        for target, actions in found["group_edges"].items():
+            seen |= {(vm, a, target) for a in actions}
+    return seen
 
 
 class TestJSON(base.TestCase):
@@ -203,69 +279,117 @@ class TestTable(base.TestCase):
 
 class TestDot(base.TestCase):
 
-    def test_edges_are_the_transitions(self):
+    def test_every_transition_drawn_once(self):
         for name, m in matrices().items():
-            edges = parse_dot(render.as_dot(m))
-            expected = {}
-            for source, action, target in m.transitions():
-                everywhere = (
-                    {s for s, a, _ in m.transitions() if a == action}
-                    == set(m.vm_states)
-                    and OTHER in m.action_cells(action))
-                if everywhere:
-                    completes = m.definition(action).completes
-                    source = render.ANY_NODE
-                    target = completes or render.ANY_NODE
-                expected.setdefault((source, target), set()).add(action)
-            self.assertEqual(expected, edges, name)
+            text = render.as_dot(m)
+            self.assertEqual(set(m.transitions()), transitions_from_dot(text),
+                             name)
+            # Drawn once: no action appears both on an arrow of a vm_state
+            # and on the box holding it, or twice in one node.
+            d = render.diagram(m)
+            count = (sum(len(a) for a in d.edges.values())
+                     + sum(len(a) for a in d.in_place.values())
+                     + len(d.group) * (len(d.group_in_place) + sum(
+                         len(a) for a in d.group_edges.values())))
+            self.assertEqual(len(m.transitions()), count, name)
 
     def test_nova_diagram(self):
-        edges = parse_dot(render.as_dot(matrix.load(["nova"])))
+        found = parse_dot(render.as_dot(matrix.load(["nova"])))
+        # The any-state actions leave the box once, not every state.
         self.assertEqual({"delete", "force_delete"},
-                         edges[("*", "deleted")])
-        self.assertEqual({"soft_delete"}, edges[("*", "soft-delete")])
-        self.assertEqual({"live_migrate_abort"}, edges[("*", "*")])
-        self.assertEqual({"migrate", "resize"}, edges[("active", "resized")])
+                         found["group_edges"]["deleted"])
+        self.assertEqual({"soft_delete"}, found["group_edges"]["soft-delete"])
+        self.assertEqual({"live_migrate_abort"}, found["group_in_place"])
+        self.assertIn("active", found["group"])
+        self.assertNotIn("deleted", found["group"])
+        self.assertEqual({"migrate", "resize"},
+                         found["edges"][("active", "resized")])
         self.assertEqual({"evacuate", "reboot_hard", "rebuild", "start"},
-                         edges[("stopped", "active")])
-        self.assertIn("reboot", edges[("active", "active")])
-        self.assertNotIn(("deleted", "active"), edges)
+                         found["edges"][("stopped", "active")])
+        # Actions that leave the vm_state as it was are in the node, not
+        # on a loop.
+        self.assertIn("reboot", found["in_place"]["active"])
+        self.assertFalse([pair for pair in found["edges"]
+                          if pair[0] == pair[1]])
+        self.assertNotIn(("deleted", "active"), found["edges"])
 
-    def test_nodes(self):
+    def test_no_any_state_box(self):
         text = render.as_dot(matrix.load(["nova"]))
-        self.assertTrue(text.startswith("digraph vmstate {"))
-        self.assertTrue(text.endswith("}"))
-        declared = re.findall(r'^  "([^"]+)";$', text, re.MULTILINE)
-        self.assertEqual(sorted(matrix.load(["nova"]).vm_states),
-                         sorted(declared))
-        self.assertIn('"*" [ label = "any vm_state" ];', text)
-        # building and deleted are left only by the any-state actions.
-        shapes = re.split(r"node \[shape = (\w+)\];", text)
-        after = dict(zip(shapes[1::2], shapes[2::2], strict=True))
-        self.assertEqual(['"building";', '"deleted";'],
-                         re.findall(r'"\w+";', after["doublecircle"]))
+        self.assertNotIn("any vm_state", text)
+        self.assertNotIn('"*"', text)
+
+    def test_creation_enters_at_building(self):
+        from vmstate import lifecycle
+        text = render.as_dot(matrix.load(["nova"]), lifecycle.BUILD)
+        found = parse_dot(text)
+        self.assertEqual("building", found["start"])
+        self.assertEqual({("building", "active"): "create"}, found["bold"])
+        # Without the creation, no entry point is invented.
+        found = parse_dot(render.as_dot(matrix.load(["nova"])))
+        self.assertIsNone(found["start"])
+        self.assertEqual({}, found["bold"])
+
+    def test_creation_declared_by_the_matrix_is_an_action(self):
+        from vmstate import lifecycle
+
+        def plugin(builder):
+            builder.declare_action("create", completes="active")
+            builder.allow("create", "building")
+
+        m = matrix.from_plugins(("nova", nova.configure), ("c", plugin))
+        found = parse_dot(render.as_dot(m, lifecycle.BUILD))
+        self.assertEqual({}, found["bold"])
+        self.assertIn("create", found["edges"][("building", "active")])
+
+    def test_terminal_states(self):
+        def terminal(builder):
+            for action in builder.actions:
+                builder.deny(action, "deleted", "*")
+
+        m = matrix.from_plugins(("nova", nova.configure), ("t", terminal))
+        text = render.as_dot(m)
+        found = parse_dot(text)
+        self.assertEqual({"deleted"}, found["terminal"])
+        # Still broad: every vm_state but the terminal one deletes.
+        self.assertEqual({"delete", "force_delete"},
+                         found["group_edges"]["deleted"])
+        self.assertEqual(set(m.transitions()), transitions_from_dot(text))
 
     def test_names_are_quoted(self):
         def odd(builder):
-            builder.declare_vm_state('say "hi"', "back\\slash")
+            builder.declare_vm_state('say "hi"', "back\\slash", "a<b")
             builder.declare_action("go", completes="back\\slash",
                                    fails_to=None)
+            builder.declare_action("stay", fails_to=None)
             builder.allow("go", 'say "hi"')
+            builder.allow("stay", "a<b")
 
-        text = render.as_dot(matrix.from_plugins(("odd", odd)))
-        self.assertIn(r'"say \"hi\"" -> "back\\slash" [ label = "go" ];',
-                      text)
+        m = matrix.from_plugins(("odd", odd))
+        text = render.as_dot(m)
+        self.assertIn(r'"say \"hi\"" -> "back\\slash" [label="go"];', text)
+        self.assertIn("<b>a&lt;b</b>", text)
+        self.assertEqual(set(m.transitions()), transitions_from_dot(text))
 
-    def test_no_any_node_without_wildcard_actions(self):
-        text = render.as_dot(matrix.load(["blueprint"]))
-        # terminate may start from every blueprint vm_state.
-        self.assertIn('"*" -> "deleted" [ label = "terminate" ];', text)
-
+    def test_no_group_without_broad_actions(self):
         def plugin(builder):
             builder.declare_vm_state("a", "b")
             builder.declare_action("x", completes="b", fails_to=None)
             builder.allow("x", "a")
 
         text = render.as_dot(matrix.from_plugins(("p", plugin)))
-        self.assertNotIn("any vm_state", text)
-        self.assertIn('"a" -> "b" [ label = "x" ];', text)
+        self.assertNotIn("cluster_group", text)
+        self.assertIn('"a" -> "b" [label="x"];', text)
+        self.assertEqual({"b"}, parse_dot(text)["terminal"])
+
+    def test_renders_with_graphviz(self):
+        # The text is valid Graphviz: dot accepts it when installed.
+        import shutil
+        import subprocess
+        if shutil.which("dot") is None:
+            self.skipTest("Graphviz (dot) is not installed")
+        for name, m in matrices().items():
+            done = subprocess.run(["dot", "-Tsvg"], input=render.as_dot(m),
+                                  capture_output=True, text=True,
+                                  timeout=60)
+            self.assertEqual(0, done.returncode, (name, done.stderr))
+            self.assertNotIn("Warning", done.stderr, name)
