@@ -25,6 +25,7 @@ run_sweeper`` is off, a sweeper thread that fires expired timeouts every
 
 import sys
 
+from vmstate import cmd
 from vmstate import conf
 from vmstate.api import app as api_app
 from vmstate.api.controllers import instances
@@ -33,9 +34,19 @@ from vmstate.lifecycle import sweeper
 from vmstate.wsgi import server
 from vmstate.wsgi import service
 
+DESCRIPTION = (
+    "vmstate-api: serve vmstate's REST API (instance states, allowed "
+    "actions, history, waits) on [api] host:port (default "
+    "127.0.0.1:9797) with a threaded WSGI server, and run the lifecycle "
+    "engine and its sweeper thread. On the embedded SQLite database the "
+    "schema is created at the first start; on PostgreSQL or MariaDB run "
+    "'vmstate-manage db sync' first. SIGTERM or SIGINT stops it cleanly.")
+
 
 def main(argv: list[str] | None = None) -> int:
-    conf.parse_args(sys.argv[1:] if argv is None else argv)
+    conf.parse_args(sys.argv[1:] if argv is None else argv,
+                    description=DESCRIPTION,
+                    epilog=cmd.config_epilog('vmstate-api'))
     try:
         service.check_listen_address(CONF.api.host)
         if CONF.api.max_waits >= CONF.api.threads:

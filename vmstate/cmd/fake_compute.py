@@ -24,12 +24,21 @@ import sys
 
 from paste import deploy
 
+from vmstate import cmd
 from vmstate import conf
 from vmstate.conf import CONF
 from vmstate.wsgi import server
 from vmstate.wsgi import service
 
 NAME = "vmstate-fake-compute"
+DESCRIPTION = (
+    "vmstate-fake-compute: serve a Nova-compatible compute API (servers, "
+    "server actions, Nova's status fields) with vmstate's compute guard "
+    "in its paste pipeline, for trying the guard without a cloud. It "
+    "listens on [fake_compute] host:port (default 127.0.0.1:8774; set "
+    "'port' in the [fake_compute] section to change it) and keeps its "
+    "servers in vmstate's store ([database]); its fake driver walks each "
+    "task through its steps, [fake_compute] step_seconds apart.")
 
 
 def load_app(name: str = "osapi_compute") -> object:
@@ -40,7 +49,9 @@ def load_app(name: str = "osapi_compute") -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf.parse_args(sys.argv[1:] if argv is None else argv)
+    conf.parse_args(sys.argv[1:] if argv is None else argv,
+                    description=DESCRIPTION,
+                    epilog=cmd.config_epilog('vmstate-fake-compute'))
     try:
         service.prepare()
     except service.StartError as err:

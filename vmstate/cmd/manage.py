@@ -17,6 +17,7 @@ a function taking the parsed arguments; a failing command prints why and
 exits non-zero.
 """
 
+import argparse
 from collections.abc import Callable
 import os
 import sys
@@ -26,8 +27,29 @@ from oslo_config import cfg
 from oslo_db import exception as db_exc
 from sqlalchemy import exc as sa_exc
 
+from vmstate import cmd
 from vmstate import exception
 from vmstate.conf import CONF
+
+DESCRIPTION = (
+    "vmstate-manage: operator commands for vmstate's database schema, "
+    "its allowed-actions matrix and its lifecycle engine, run against the "
+    "database and plugins of the configuration (not through the REST "
+    "API). 'vmstate-manage CATEGORY --help' lists a category's commands; "
+    "'vmstate-manage CATEGORY COMMAND --help' explains one. A failing "
+    "command prints one line saying why and exits non-zero.")
+
+#: What each category is for, in ``--help``. A category missing here is
+#: described by the docstring of the module that registers its commands.
+CATEGORY_HELP = {
+    "db": "The database schema: create or upgrade it (sync) and show its "
+          "revision (version).",
+    "lifecycle": "The lifecycle engine: run the sweeper that fires task "
+                 "timeouts and starts queued actions, show the effective "
+                 "timeouts, show an instance's task, failures and queue.",
+    "matrix": "The allowed-actions matrix of [matrix] plugins: show it "
+              "(table, JSON or a Graphviz diagram) or check that it loads.",
+}
 
 Command = Callable[[Any], int]
 CATEGORIES: dict[str, dict[str | None,
@@ -48,21 +70,36 @@ def command(category: str, name: str | None,
     return register
 
 
+def _category_help(category: str, func: Command) -> str:
+    if category in CATEGORY_HELP:
+        return CATEGORY_HELP[category]
+    return cmd.summary(sys.modules[func.__module__].__doc__)
+
+
 def _add_parsers(subparsers: Any) -> None:
+    epilog = cmd.config_epilog("vmstate-manage")
     for category, commands in sorted(CATEGORIES.items()):
         if None in commands:
             func, arguments = commands[None]
-            parser = subparsers.add_parser(category, help=(
-                func.__doc__ or "").strip().splitlines()[0])
+            parser = subparsers.add_parser(
+                category, help=cmd.summary(func.__doc__),
+                description=cmd.plain(func.__doc__), epilog=epilog,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
             arguments(parser)
             parser.set_defaults(func=func)
             continue
-        cat_parser = subparsers.add_parser(category)
-        actions = cat_parser.add_subparsers(dest="action")
+        first = next(iter(commands.values()))[0]
+        text = _category_help(category, first)
+        cat_parser = subparsers.add_parser(
+            category, help=text, description=text, epilog=epilog)
+        actions = cat_parser.add_subparsers(
+            dest="action", title="commands", metavar="COMMAND")
         actions.required = True
         for name, (func, arguments) in sorted(commands.items()):
-            parser = actions.add_parser(name, help=(func.__doc__ or "")
-                                        .strip().splitlines()[0])
+            parser = actions.add_parser(
+                name, help=cmd.summary(func.__doc__),
+                description=cmd.plain(func.__doc__), epilog=epilog,
+                formatter_class=argparse.RawDescriptionHelpFormatter)
             arguments(parser)
             parser.set_defaults(func=func)
 
@@ -75,13 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     from vmstate.cmd import manage_wait  # noqa: F401
 
     opt = cfg.SubCommandOpt("category", title="Command categories",
-                            handler=_add_parsers)
+                            handler=_add_parsers,
+                            help="run 'vmstate-manage CATEGORY --help'")
     # CLI options can only be added before a parse; in a fresh process
     # there was none, in one that parsed already (tests) start over.
     CONF.clear()
     CONF.register_cli_opt(opt)
     try:
-        CONF(sys.argv[1:] if argv is None else argv, project="vmstate")
+        CONF(sys.argv[1:] if argv is None else argv, project="vmstate",
+             description=DESCRIPTION,
+             epilog=cmd.config_epilog("vmstate-manage"))
         return int(CONF.category.func(CONF.category) or 0)
     except exception.VMStateError as err:
         print("vmstate-manage: %s" % err, file=sys.stderr)

@@ -41,7 +41,15 @@ def _sync_arguments(parser: Any) -> None:
 
 @command("db", "sync", _sync_arguments)
 def sync(args: Any) -> int:
-    """Upgrade the database schema to the newest (or given) revision."""
+    """Create or upgrade the database schema to the newest revision.
+
+    Works on the database of [database] connection (the embedded SQLite
+    file $state_path/vmstate.sqlite when unset, created with its
+    directory). Run it after installing or upgrading vmstate and before
+    starting vmstate-api on PostgreSQL or MariaDB; it is safe to run
+    again, and several at once take turns on a lock. --revision stops at
+    an older revision.
+    """
     migration.upgrade(args.revision)
     print("database schema at revision %s" % migration.version())
     return 0
@@ -49,7 +57,11 @@ def sync(args: Any) -> int:
 
 @command("db", "version")
 def version(args: Any) -> int:
-    """Print the database's schema revision (None: no schema yet)."""
+    """Print the database's schema revision (None: no schema yet).
+
+    The revision is alembic's; 'vmstate-status upgrade check' compares it
+    with the newest one this vmstate ships.
+    """
     print(migration.version())
     return 0
 

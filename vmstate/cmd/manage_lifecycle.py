@@ -48,7 +48,14 @@ def _sweep_arguments(parser: Any) -> None:
 
 @command("lifecycle", "sweep", _sweep_arguments)
 def sweep(args: Any) -> int:
-    """Fire expired task timeouts and start forgotten queued actions."""
+    """Run the sweeper: fire expired task timeouts, start queued actions.
+
+    Every [lifecycle] sweep_interval seconds (or --interval) until SIGTERM
+    or SIGINT, or one round with --once (for cron). Run it beside
+    vmstate-api under uwsgi or mod_wsgi, which runs no sweeper thread of
+    its own; any number of sweepers may run at once, and each timeout
+    fires exactly once. --once exits 1 when a timeout could not be fired.
+    """
     if args.interval is not None and not args.interval > 0:
         print("vmstate-manage: --interval must be positive",
               file=sys.stderr)
@@ -81,7 +88,12 @@ def sweep(args: Any) -> int:
 
 @command("lifecycle", "timeouts")
 def show_timeouts(args: Any) -> int:
-    """Print the effective timeout of every task_state that has one."""
+    """Print the effective timeout of every task_state that has one.
+
+    Each comes from [lifecycle] task_timeouts, else from the matrix
+    plugins, else from [lifecycle] default_task_timeout; the last column
+    says which.
+    """
     policy = timeouts.policy()
     if not policy:
         print("no task_state has a timeout ([lifecycle] task_timeouts, "
@@ -105,7 +117,10 @@ def _show_arguments(parser: Any) -> None:
 
 @command("lifecycle", "show", _show_arguments)
 def show(args: Any) -> int:
-    """Print an instance's state, task, failure counts and queue."""
+    """Print an instance's state, task, fault, failure counts and queue.
+
+    Read from the database directly, for any project.
+    """
     admin = context.get_admin_context()
     inst = db_api.instance_get(admin, args.uuid)
     print("instance %s: vm_state %s, task_state %s, power_state %s, "

@@ -37,8 +37,10 @@ def _show_arguments(parser: Any) -> None:
 def show(args: Any) -> int:
     """Print the effective matrix of the configured plugins.
 
-    The plugins come from ``[matrix] plugins`` of the configuration files
-    read (``--config-file``, default ``/etc/vmstate/vmstate.conf``).
+    The plugins are those of [matrix] plugins, applied in order. --format
+    table prints which actions may start in each (vm_state, task_state);
+    json prints what GET /v1/matrix answers; dot prints the state diagram
+    in Graphviz's language (draw it with 'dot -Tsvg').
     """
     loaded = matrix.load()
     options = {"creation": lifecycle.BUILD} if args.format == "dot" else {}
@@ -50,8 +52,9 @@ def show(args: Any) -> int:
 def check(args: Any) -> int:
     """Check that the configured matrix plugins load into a valid matrix.
 
-    A failure is a :class:`~vmstate.exception.MatrixError`, which
-    ``vmstate-manage`` prints before exiting non-zero.
+    Loads [matrix] plugins exactly as the services do when they start:
+    exit 0 and a one-line summary when they compose, otherwise exit 1
+    with the plugin and the rule at fault.
     """
     loaded = matrix.load()
     print("matrix OK: plugins %s: %d actions, %d vm_states, %d "

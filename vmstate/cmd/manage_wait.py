@@ -85,8 +85,17 @@ class _Printer:
 
 @command("wait", None, _arguments)
 def wait(args: Any) -> int:
-    """Wait for an instance to reach vm_states in order (exit 0 reached,
-    1 failed, 2 timeout)."""
+    """Wait for an instance to reach vm_states in order.
+
+    Prints a line for each version of the instance it observes, the
+    current one first. A vm_state is reached when the instance is in it
+    with no task running. Exit status: 0 every awaited vm_state was
+    reached in order, 1 the instance settled where the next one cannot be
+    reached (error, deleted, or no way there in the matrix) or an error,
+    2 the timeout passed. Other processes' transitions wake it through
+    [events] driver (with the local driver only every [events]
+    resync_interval seconds).
+    """
     if not args.states:
         raise exception.Invalid("name the vm_state to wait for: --for "
                                 "<vm_state> (repeat it for a sequence)")

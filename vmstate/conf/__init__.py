@@ -46,18 +46,22 @@ lifecycle.register_opts(CONF)
 
 
 def parse_args(argv: list[str], default_config_files: list[str] | None = None,
-               setup_logging: bool = True) -> None:
+               setup_logging: bool = True, description: str | None = None,
+               epilog: str | None = None) -> None:
     """Parse the command line and config files into CONF, set up logging.
 
     Every vmstate program starts with this, so they all read the same files
     (``--config-file``, default ``/etc/vmstate/vmstate.conf`` when present)
     and log the same way. Inside another service (the guard filter) the
     host owns logging: ``setup_logging=False`` leaves it alone.
+    ``description`` and ``epilog`` are what ``--help`` prints around the
+    options.
     """
     global _parsed
     log.register_options(CONF)
     CONF(argv, project="vmstate",
-         default_config_files=default_config_files)
+         default_config_files=default_config_files,
+         description=description, epilog=epilog)
     if setup_logging:
         log.setup(CONF, "vmstate")
     _parsed = True
