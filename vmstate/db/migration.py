@@ -60,6 +60,12 @@ def head() -> str:
     return heads[0]
 
 
+def revisions() -> frozenset[str]:
+    """Every revision the shipped migrations know."""
+    scripts = alembic_script.ScriptDirectory.from_config(_config())
+    return frozenset(rev.revision for rev in scripts.walk_revisions())
+
+
 def _current(connection: sa.Connection) -> str | None:
     context = alembic_migration.MigrationContext.configure(connection)
     return context.get_current_revision()

@@ -65,5 +65,15 @@ class Driver:
         raises.
         """
 
+    def check(self) -> None:
+        """Reach the channel once, for ``vmstate-status upgrade check``.
+
+        A driver without a channel (``remote`` false) has nothing to
+        reach. A remote driver overrides this to open a connection and
+        close it again.
+
+        :raises EventBusError: saying why the channel cannot be reached.
+        """
+
     def stop(self) -> None:
         """Close the channel; the driver is not used afterwards."""

@@ -122,6 +122,17 @@ class PostgreSQLDriver(drivers.Driver):
         conn.autocommit = True
         return conn
 
+    def check(self) -> None:
+        """Open a connection as the listener would, and close it."""
+        try:
+            conn = self._connect()
+        except psycopg2.Error as err:
+            raise EventBusError(
+                "the postgresql event bus cannot connect to [database] "
+                "connection: %s" % (str(err).strip().splitlines() or
+                                    [type(err).__name__])[0]) from err
+        conn.close()
+
     # -- sending ------------------------------------------------------------
 
     def publish(self, change: change_mod.StateChange) -> None:
