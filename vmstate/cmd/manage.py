@@ -104,12 +104,17 @@ def _add_parsers(subparsers: Any) -> None:
             parser.set_defaults(func=func)
 
 
-def main(argv: list[str] | None = None) -> int:
-    # Importing the command modules registers their commands.
+def load_commands() -> None:
+    """Register every command (importing a command module registers its
+    commands)."""
     from vmstate.cmd import manage_db  # noqa: F401
     from vmstate.cmd import manage_lifecycle  # noqa: F401
     from vmstate.cmd import manage_matrix  # noqa: F401
     from vmstate.cmd import manage_wait  # noqa: F401
+
+
+def main(argv: list[str] | None = None) -> int:
+    load_commands()
 
     opt = cfg.SubCommandOpt("category", title="Command categories",
                             handler=_add_parsers,

@@ -121,6 +121,45 @@ def command_help(program, args):
     return out.getvalue().rstrip()
 
 
+class ManageReference(SphinxDirective):
+    """Every ``vmstate-manage`` category and command, with its ``--help``.
+
+    The commands are those registered when this documentation is built,
+    so a new one appears without editing the page.
+    """
+
+    def run(self):
+        from vmstate.cmd import manage
+
+        manage.load_commands()
+        lines = []
+        for category, commands in sorted(manage.CATEGORIES.items()):
+            if None in commands:
+                title = "vmstate-manage %s" % category
+                lines += [title, "-" * len(title), ""]
+                lines += _literal(command_help("vmstate-manage",
+                                               [category]))
+                continue
+            title = "vmstate-manage %s" % category
+            lines += [title, "-" * len(title), ""]
+            lines += _literal(command_help("vmstate-manage", [category]))
+            for name in sorted(commands):
+                title = "vmstate-manage %s %s" % (category, name)
+                lines += [title, "~" * len(title), ""]
+                lines += _literal(command_help("vmstate-manage",
+                                               [category, name]))
+        container = nodes.section()
+        container.document = self.state.document
+        self.state.nested_parse(StringList(lines, source="vmstate-manage"),
+                                self.content_offset, container,
+                                match_titles=True)
+        return container.children
+
+
+def _literal(text):
+    return ["::", ""] + ["    " + line for line in text.splitlines()] + [""]
+
+
 # -- the REST API reference --------------------------------------------------
 
 class OpenAPI(SphinxDirective):
@@ -288,7 +327,10 @@ def openapi_rst(doc):
                 lines += _body_lines(doc, body.get("content"),
                                      "Request body")
             lines += ["Answers:", ""]
-            for code, answer in op.get("responses", {}).items():
+            answers = sorted(op.get("responses", {}).items(),
+                             key=lambda item: (item[0] == "default",
+                                               item[0]))
+            for code, answer in answers:
                 name = _ref_name(answer)
                 answer = _resolve(doc, answer)
                 desc = _text(answer.get("description"))
@@ -334,4 +376,5 @@ def setup(app):
     app.add_directive("vmstate-matrix-table", MatrixTable)
     app.add_directive("vmstate-openapi", OpenAPI)
     app.add_directive("vmstate-help", Help)
+    app.add_directive("vmstate-manage-reference", ManageReference)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
