@@ -36,11 +36,13 @@ extensions = [
 ]
 
 # oslo.config: the sample configuration file, written at build time.
-config_generator_config_file = "../../etc/vmstate/vmstate-config-generator.conf"
+config_generator_config_file = (
+    "../../etc/vmstate/vmstate-config-generator.conf")
 sample_config_basename = "_static/vmstate"
 
 # oslo.policy: the sample policy file, written at build time.
-policy_generator_config_file = "../../etc/vmstate/vmstate-policy-generator.conf"
+policy_generator_config_file = (
+    "../../etc/vmstate/vmstate-policy-generator.conf")
 sample_policy_basename = "_static/vmstate"
 
 # openstackdocstheme
