@@ -21,3 +21,8 @@ import os
 
 for _name in ("OS_LOG_CAPTURE", "OS_STDOUT_CAPTURE", "OS_STDERR_CAPTURE"):
     os.environ.setdefault(_name, "1")
+
+# Say at the end of the run how many tests were skipped and why.
+from tests import skips  # noqa: E402
+
+skips.install()

@@ -14,8 +14,10 @@
 
 import fixtures
 from oslo_config import fixture as config_fixture
+from oslo_db.sqlalchemy import test_fixtures
 from oslotest import base
 
+from tests import skips
 from vmstate import matrix
 from vmstate.conf import CONF
 from vmstate.matrix import loader
@@ -49,6 +51,14 @@ class TestCase(base.BaseTestCase):
         CONF([], project="vmstate", default_config_files=[])
         self.config_fixture = self.useFixture(config_fixture.Config(CONF))
         self.useFixture(MatrixFixture())
+
+    def skipTest(self, reason: str) -> None:  # noqa: N802 (unittest's name)
+        """Skip, and count the skip for the summary at the end of the run
+        (:mod:`tests.skips`)."""
+        kind = (skips.DATABASE if isinstance(
+            self, test_fixtures.OpportunisticDBTestMixin) else skips.OTHER)
+        skips.record(kind, reason)
+        super().skipTest(reason)
 
     def flags(self, group: str | None = None, **kw: object) -> None:
         """Override config options for this test only."""
