@@ -270,8 +270,8 @@ def as_dot(matrix: Matrix, creation: ActionDef | None = None) -> str:
         "  rankdir=LR;",
         "  compound=true;",
         "  newrank=true;",
-        "  nodesep=0.35;",
-        "  ranksep=0.8;",
+        "  nodesep=0.2;",
+        "  ranksep=0.45;",
         '  fontname="Helvetica";',
         '  node [shape=box, style=rounded, fontname="Helvetica", '
         "fontsize=12, margin=\"0.12,0.06\"];",

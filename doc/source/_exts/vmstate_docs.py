@@ -79,7 +79,9 @@ class MatrixTable(SphinxDirective):
         from vmstate.matrix import render
 
         text = render.as_table(matrix.load(_plugins(self.arguments[0])))
-        return [nodes.literal_block(text, text)]
+        block = nodes.literal_block(text, text)
+        block["language"] = "none"
+        return [block]
 
 
 class Help(SphinxDirective):
@@ -91,7 +93,9 @@ class Help(SphinxDirective):
     def run(self):
         words = self.arguments[0].split()
         text = command_help(words[0], words[1:])
-        return [nodes.literal_block(text, text)]
+        block = nodes.literal_block(text, text)
+        block["language"] = "none"
+        return [block]
 
 
 def command_help(program, args):
@@ -157,7 +161,8 @@ class ManageReference(SphinxDirective):
 
 
 def _literal(text):
-    return ["::", ""] + ["    " + line for line in text.splitlines()] + [""]
+    return ([".. code-block:: none", ""]
+            + ["   " + line for line in text.splitlines()] + [""])
 
 
 # -- the REST API reference --------------------------------------------------
@@ -372,6 +377,9 @@ def openapi_rst(doc):
 
 def setup(app):
     app.setup_extension("sphinx.ext.graphviz")
+    # The diagrams at their natural size, scrolled sideways when wider
+    # than the page: scaled down to fit, their labels cannot be read.
+    app.add_css_file("vmstate-diagrams.css")
     app.add_directive("vmstate-matrix-diagram", MatrixDiagram)
     app.add_directive("vmstate-matrix-table", MatrixTable)
     app.add_directive("vmstate-openapi", OpenAPI)
