@@ -13,10 +13,11 @@
 """Assembling the vmstate-api WSGI application.
 
 From the outside in: CORS, the proxy headers (HTTPProxyToWSGI), request
-ids on every response, the healthcheck (no auth; checks the store), the
-fault wrapper (every error leaves as a Nova-style body), the body size
-limit (413), authentication (keystonemiddleware's auth_token under
-``keystone``) and the Pecan application with its hooks.
+ids on every response, the microversion filter (406 out of range; the
+answering version on every response), the healthcheck (no auth; checks the
+store), the fault wrapper (every error leaves as a Nova-style body), the
+body size limit (413), authentication (keystonemiddleware's auth_token
+under ``keystone``) and the Pecan application with its hooks.
 """
 
 from collections.abc import Callable
@@ -34,6 +35,7 @@ import pecan
 from vmstate.api import faults
 from vmstate.api import health
 from vmstate.api import hooks
+from vmstate.api import microversions
 from vmstate.api.controllers import root
 
 WSGIApp = Callable[..., Any]
@@ -101,7 +103,7 @@ def setup_app(conf: cfg.ConfigOpts | None = None) -> WSGIApp:
     From the outside in: CORS (``[cors]``; answers preflight requests),
     HTTPProxyToWSGI (``[oslo_middleware] enable_proxy_headers_parsing``:
     scheme and host from a trusted proxy's headers), request ids, the
-    healthcheck (its own answers: 200, or 503 with the reason), the fault
+    microversion filter, the healthcheck (its own answers: 200, or 503 with the reason), the fault
     wrapper, the body size limit, authentication and Pecan.
     """
     if conf is None:
@@ -115,6 +117,7 @@ def setup_app(conf: cfg.ConfigOpts | None = None) -> WSGIApp:
     app = sizelimit.RequestBodySizeLimiter(app, conf)
     app = faults.FaultWrapper(app)
     app = PathDispatch(app, ("/healthcheck",), healthcheck_app(conf))
+    app = microversions.MicroversionFilter(app)
     app = request_id.RequestId(app, conf)
     app = http_proxy_to_wsgi.HTTPProxyToWSGI(app, conf)
     cors.set_defaults(allow_headers=CORS_ALLOW_HEADERS,

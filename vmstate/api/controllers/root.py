@@ -17,21 +17,19 @@ from typing import Any
 import pecan
 
 from vmstate import matrix as matrix_mod
+from vmstate.api import microversions
 from vmstate.api import openapi
 from vmstate.api import policy
 from vmstate.api.controllers import common
 from vmstate.api.controllers import instances
-
-MIN_VERSION = "1.0"
-VERSION = "1.0"
 
 
 def _version(href: str) -> dict[str, Any]:
     return {
         "id": "v1",
         "status": "CURRENT",
-        "version": VERSION,
-        "min_version": MIN_VERSION,
+        "version": microversions.MAX_VERSION,
+        "min_version": microversions.MIN_VERSION,
         "links": [{"rel": "self", "href": href},
                   {"rel": "describedby", "type": "application/json",
                    "href": href + "openapi.json"}],
