@@ -12,9 +12,10 @@
 
 """The fake compute API: enough of Nova's v2.1 for real clients.
 
-Version documents, servers (create, list, detail, show, delete) and the
+Version documents, servers (create, list, detail, show, delete), the
 action endpoint for every action Nova guards, answering with Nova's codes,
-``status`` and ``OS-EXT-STS`` fields. A server is a vmstate instance:
+``status`` and ``OS-EXT-STS`` fields, and the flavors and images a client
+looks up before a create (:mod:`vmstate.fake.catalog`). A server is a vmstate instance:
 creating one registers it and hands its build to the fake driver; every
 action begins through :func:`vmstate.lifecycle.begin`, so the store
 refuses what the guard in front would refuse, even without the guard.
@@ -49,6 +50,7 @@ from vmstate.api.middleware import guard
 from vmstate.api.middleware import routes
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
+from vmstate.fake import catalog
 from vmstate.fake import driver as fake_driver
 from vmstate.fake import status as nova_status
 
@@ -68,6 +70,7 @@ NAME_MAX = 255
 # The actions a guard may have reserved for a request to each handler
 # ([guard] soft_delete guards DELETE /servers/{id} as soft_delete).
 RESERVABLE = {"delete": ("delete", "soft_delete")}
+COLLECTIONS = ("servers", "flavors", "images")
 
 
 def _version(href: str) -> dict[str, Any]:
@@ -136,6 +139,11 @@ class ComputeAPI:
         ("DELETE", re.compile(r"^/servers/(?P<id>[^/]+)/?$"), "delete"),
         ("POST", re.compile(r"^/servers/(?P<id>[^/]+)/action/?$"),
          "action"),
+        ("GET", re.compile(r"^/flavors/?$"), "flavors"),
+        ("GET", re.compile(r"^/flavors/detail/?$"), "flavors_detail"),
+        ("GET", re.compile(r"^/flavors/(?P<id>[^/]+)/?$"), "flavor"),
+        ("GET", re.compile(r"^/images/?$"), "images"),
+        ("GET", re.compile(r"^/images/(?P<id>[^/]+)/?$"), "image"),
     )
 
     def __init__(self, driver: fake_driver.FakeDriver | None = None) -> None:
@@ -190,11 +198,12 @@ class ComputeAPI:
         return _json(200, {"servers": [
             {"id": row["uuid"], "name": self._meta(row)["name"],
              "links": self._links(req, row["uuid"])}
-            for row in self._list(context)]})
+            for row in self._list(context, req.GET.get("name"))]})
 
     def detail(self, req: webob.Request, context: Any) -> webob.Response:
-        return _json(200, {"servers": [self._view(req, row)
-                                       for row in self._list(context)]})
+        return _json(200, {"servers": [
+            self._view(req, row)
+            for row in self._list(context, req.GET.get("name"))]})
 
     def show(self, req: webob.Request, context: Any,
              id: str) -> webob.Response:
@@ -215,7 +224,12 @@ class ComputeAPI:
         if not isinstance(flavor, (str, int)) or flavor == "":
             raise exception.Invalid("Invalid input for field/attribute "
                                     "flavorRef")
+        if catalog.flavor(str(flavor)) is None:
+            raise exception.Invalid("Flavor %s could not be found." % flavor)
         image = server.get("imageRef", "")
+        if image and (not isinstance(image, str)
+                      or catalog.image(image) is None):
+            raise exception.Invalid("Image %s could not be found." % image)
         uuid = uuidutils.generate_uuid()
         with self._lock:
             self._servers[uuid] = {
@@ -279,6 +293,38 @@ class ComputeAPI:
             return webob.Response(status=202)
         raise exception.Invalid("There is no such action: %s" % key)
 
+    def flavors(self, req: webob.Request, context: Any) -> webob.Response:
+        return _json(200, {"flavors": [
+            catalog.flavor_view(f, self._flavor_links(req, f["id"]),
+                                detail=False) for f in catalog.FLAVORS]})
+
+    def flavors_detail(self, req: webob.Request, context: Any
+                       ) -> webob.Response:
+        return _json(200, {"flavors": [
+            catalog.flavor_view(f, self._flavor_links(req, f["id"]))
+            for f in catalog.FLAVORS]})
+
+    def flavor(self, req: webob.Request, context: Any,
+               id: str) -> webob.Response:
+        entry = catalog.flavor(id)
+        if entry is None:
+            raise exception.NotFound("Flavor %s could not be found." % id)
+        return _json(200, {"flavor": catalog.flavor_view(
+            entry, self._flavor_links(req, id))})
+
+    def images(self, req: webob.Request, context: Any) -> webob.Response:
+        return _json(200, {"images": catalog.images(req.GET.get("name")),
+                           "first": "/v2/images",
+                           "schema": "/v2/schemas/images"})
+
+    def image(self, req: webob.Request, context: Any,
+              id: str) -> webob.Response:
+        # Glance finds images by id only; the name is for the list.
+        entry = catalog.image(id)
+        if entry is None or entry["id"] != id:
+            raise exception.NotFound("No image found with ID %s" % id)
+        return _json(200, catalog.image_view(entry))
+
     # -- helpers -------------------------------------------------------------
 
     @staticmethod
@@ -313,9 +359,26 @@ class ComputeAPI:
         if task is not None:
             self.driver.run(task)
 
-    def _list(self, context: Any) -> list[dict[str, Any]]:
-        return db_api.instance_list(context,
+    def _list(self, context: Any, name: str | None = None
+              ) -> list[dict[str, Any]]:
+        rows = db_api.instance_list(context,
                                     filters={"vm_state": LIVE_VM_STATES})
+        if name is None:
+            return rows
+        # Nova matches the name filter as a regular expression.
+        try:
+            pattern = re.compile(name)
+        except re.error:
+            raise exception.Invalid("Invalid regular expression in the name "
+                                    "filter: %s" % name) from None
+        return [r for r in rows if pattern.search(self._meta(r)["name"])]
+
+    @staticmethod
+    def _flavor_links(req: webob.Request, id: str) -> list[dict[str, str]]:
+        return [{"rel": "self",
+                 "href": "%s/flavors/%s" % (req.application_url, id)},
+                {"rel": "bookmark",
+                 "href": "%s/flavors/%s" % (req.host_url, id)}]
 
     def _get(self, context: Any, uuid: str) -> dict[str, Any]:
         if not uuidutils.is_uuid_like(uuid):
@@ -350,8 +413,11 @@ class ComputeAPI:
             "user_id": row["user_id"],
             "metadata": meta["metadata"],
             "hostId": "",
-            "image": {"id": meta["image"]} if meta["image"] else "",
-            "flavor": {"id": meta["flavor"]},
+            "image": {"id": meta["image"], "links": [{
+                "rel": "bookmark", "href": "%s/images/%s" % (
+                    req.host_url, meta["image"])}]} if meta["image"] else "",
+            "flavor": {"id": meta["flavor"], "links": self._flavor_links(
+                req, meta["flavor"])[1:]},
             "created": _nova_time(row["created_at"]),
             "updated": _nova_time(row["updated_at"] or row["created_at"]),
             "addresses": {},
@@ -372,10 +438,11 @@ class ComputeAPI:
 
 
 def _split_project(path: str) -> tuple[str, str | None]:
-    """``/{project_id}/servers/...`` -> (``/servers/...``, project_id)."""
+    """``/{project_id}/servers/...`` -> (``/servers/...``, project_id);
+    the same for flavors and images."""
     parts = path.split("/")
-    if len(parts) > 2 and parts[1] and parts[1] != "servers" \
-            and parts[2] == "servers":
+    if len(parts) > 2 and parts[1] and parts[1] not in COLLECTIONS \
+            and parts[2] in COLLECTIONS:
         return "/" + "/".join(parts[2:]), parts[1]
     return path, None
 
