@@ -15,14 +15,15 @@
 Version documents, servers (create, list, detail, show, delete), the
 action endpoint for every action Nova guards, answering with Nova's codes,
 ``status`` and ``OS-EXT-STS`` fields, and the flavors and images a client
-looks up before a create (:mod:`vmstate.fake.catalog`). A server is a vmstate instance:
-creating one registers it and hands its build to the fake driver; every
-action begins through :func:`vmstate.lifecycle.begin`, so the store
-refuses what the guard in front would refuse, even without the guard.
-When the guard in front reserved the action (``[guard] reserve = true``),
-the API continues the guard's task (``environ["vmstate.reservation"]``,
-see :mod:`vmstate.api.middleware.reservation`) instead of beginning it
-again: one request, one task.
+looks up before a create (:mod:`vmstate.fake.catalog`). A server is a
+vmstate instance: creating one registers it and hands its build to the
+fake driver; every action begins through :func:`vmstate.lifecycle.begin`,
+so the store refuses what the guard in front would refuse, even without
+the guard. When the guard in front reserved the action (``[guard] reserve
+= true``), the API continues the guard's task
+(``environ["vmstate.reservation"]``, see
+:mod:`vmstate.api.middleware.reservation`) instead of beginning it again:
+one request, one task.
 
 Identity: ``X-Project-Id``/``X-User-Id``/``X-Roles``, or a project id in
 the path, or the admin of project ``admin``. :class:`ContextFilter` puts
