@@ -13,9 +13,10 @@
 
 """Notifications of every committed transition, through oslo.messaging.
 
-In the versioned-notification style of OpenStack services: event type
+As OpenStack services' versioned notifications: event type
 ``instance.transition``, priority INFO, publisher ``vmstate:<host>``, and
-a payload that names its schema and version::
+a payload that is an oslo.versionedobjects object
+(:mod:`vmstate.lifecycle.payloads`), naming its schema and version::
 
     {"vmstate_object.name": "InstanceTransitionPayload",
      "vmstate_object.namespace": "vmstate",
@@ -30,7 +31,7 @@ a payload that names its schema and version::
 can order notifications and see gaps. A queued action dropped at its
 turn is ``instance.queue.dropped`` (payload ``QueueDroppedPayload``:
 ``instance_uuid, action, reason, why, user_id, project_id, request_id,
-created_at``).
+created_at``). Samples of both: ``doc/notification_samples/``.
 
 Which transport, drivers and topics: oslo.messaging's own options
 (``[oslo_messaging_notifications] driver``, ``transport_url``, ``topics``).
@@ -59,10 +60,6 @@ LOG = logging.getLogger(__name__)
 
 EVENT_TYPE = "instance.transition"
 QUEUE_DROPPED = "instance.queue.dropped"
-NAMESPACE = "vmstate"
-TRANSITION_PAYLOAD = "InstanceTransitionPayload"
-DROPPED_PAYLOAD = "QueueDroppedPayload"
-PAYLOAD_VERSION = "1.0"
 
 # Messages waiting for the sender thread at most.
 MAX_PENDING = 10000
@@ -79,17 +76,16 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _versioned(name: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {"vmstate_object.name": name,
-            "vmstate_object.namespace": NAMESPACE,
-            "vmstate_object.version": PAYLOAD_VERSION,
-            "vmstate_object.data": data}
-
-
 def transition_payload(instance: dict[str, Any]) -> dict[str, Any]:
-    """The payload of ``instance``'s committed transition."""
+    """The serialized ``InstanceTransitionPayload`` of ``instance``'s
+    committed transition (``instance`` as the store returns it, with its
+    ``event``)."""
+    # Imported on first use: oslo.versionedobjects imports oslo.messaging,
+    # which a process that sends no notification never needs.
+    from vmstate.lifecycle import payloads
+
     event = instance["event"]
-    return _versioned(TRANSITION_PAYLOAD, {
+    return payloads.InstanceTransitionPayload(**{
         "instance_uuid": instance["uuid"],
         "project_id": instance.get("project_id"),
         "version": event["version"],
@@ -102,7 +98,20 @@ def transition_payload(instance: dict[str, Any]) -> dict[str, Any]:
         "request_id": event.get("request_id"),
         "user_id": event.get("user_id"),
         "created_at": _iso(event.get("created_at")),
-    })
+    }).to_primitive()
+
+
+def dropped_payload(entry: dict[str, Any], why: str) -> dict[str, Any]:
+    """The serialized ``QueueDroppedPayload`` of a queue ``entry`` dropped
+    because ``why``."""
+    from vmstate.lifecycle import payloads
+
+    return payloads.QueueDroppedPayload(
+        instance_uuid=entry["instance_uuid"], action=entry["action"],
+        reason=entry.get("reason"), why=why, user_id=entry.get("user_id"),
+        project_id=entry.get("project_id"),
+        request_id=entry.get("request_id"),
+        created_at=_iso(entry.get("created_at"))).to_primitive()
 
 
 def _context(event: dict[str, Any]) -> Any:
@@ -281,12 +290,5 @@ def queue_dropped(entry: dict[str, Any], why: str) -> None:
     publisher = _publisher
     if publisher is None:
         return
-    publisher.submit(_context(entry), QUEUE_DROPPED, _versioned(
-        DROPPED_PAYLOAD, {
-            "instance_uuid": entry["instance_uuid"],
-            "action": entry["action"], "reason": entry.get("reason"),
-            "why": why, "user_id": entry.get("user_id"),
-            "project_id": entry.get("project_id"),
-            "request_id": entry.get("request_id"),
-            "created_at": _iso(entry.get("created_at")),
-        }))
+    publisher.submit(_context(entry), QUEUE_DROPPED,
+                     dropped_payload(entry, why))

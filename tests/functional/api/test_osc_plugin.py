@@ -1,0 +1,169 @@
+#    Licensed under the Apache License, Version 2.0 (the "License"); you may
+#    not use this file except in compliance with the License. You may obtain
+#    a copy of the License at
+#
+#         http://www.apache.org/licenses/LICENSE-2.0
+#
+#    Unless required by applicable law or agreed to in writing, software
+#    distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+#    WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+#    License for the specific language governing permissions and limitations
+#    under the License.
+
+"""``openstack vmstate ...``: the real openstack CLI, with this
+distribution's plugin, against a real ``vmstate-api`` process, with
+``--os-auth-type none --os-endpoint``."""
+
+import http.client
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import fixtures
+import testtools
+
+from tests.functional.api import test_process
+
+# One CLI run loads every plugin of python-openstackclient: seconds each.
+CLI_TIMEOUT = 180
+
+
+class TestPlugin(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.api = self.useFixture(test_process.APIProcess())
+        self.command = shutil.which("openstack")
+        if self.command is None:
+            raise AssertionError("the openstack CLI is not installed "
+                                 "(python-openstackclient, test-requirements)")
+        self.cwd = self.useFixture(fixtures.TempDir()).path
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("OS_")}
+        self.endpoint = "http://%s:%d" % (self.api.host, self.api.port)
+
+    def argv(self, *args):
+        return [self.command, "--os-auth-type", "none", "--os-endpoint",
+                self.endpoint, "vmstate"] + list(args)
+
+    def cli(self, *args, code=0):
+        """stdout of one command, after checking its exit status."""
+        done = subprocess.run(self.argv(*args), env=self.env, cwd=self.cwd,
+                              capture_output=True, text=True,
+                              timeout=CLI_TIMEOUT)
+        self.assertEqual(code, done.returncode,
+                         "openstack vmstate %s: %s" % (" ".join(args),
+                                                       done.stderr))
+        return done.stdout if code == 0 else done.stderr
+
+    def cli_json(self, *args):
+        return json.loads(self.cli(*(args + ("-f", "json"))))
+
+    def http(self, method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection(self.api.host, self.api.port,
+                                          timeout=30)
+        self.addCleanup(conn.close)
+        conn.request(method, path, body=body and json.dumps(body),
+                     headers=dict(headers or {},
+                                  **{"Content-Type": "application/json"}))
+        res = conn.getresponse()
+        return res.status, json.loads(res.read() or b"null")
+
+    def register(self, vm_state):
+        status, body = self.http("POST", "/v1/instances", {"instance": {
+            "vm_state": vm_state, "task_state": None, "power_state": 1}})
+        self.assertEqual(201, status, body)
+        return body["instance"]["uuid"]
+
+    def test_instances_actions_conflicts_and_history(self):
+        uuid = self.register("active")
+        other = self.register("stopped")
+
+        listed = self.cli_json("instance", "list", "--vm-state", "active")
+        self.assertEqual([(uuid, "active", None)],
+                         [(r["UUID"], r["VM State"], r["Task State"])
+                          for r in listed])
+        self.assertEqual(1, len(self.cli_json(
+            "instance", "list", "--task-state", "none", "--limit", "1")))
+
+        shown = self.cli_json("instance", "show", uuid)
+        self.assertEqual(("active", None), (shown["vm_state"],
+                                            shown["task_state"]))
+        self.assertIn("stop", shown["allowed_actions"])
+
+        begun = self.cli_json("instance", "action", uuid, "stop",
+                              "--reason", "maintenance")
+        self.assertEqual("powering-off", begun["task_state"])
+
+        # A conflict: one line, why, and what is allowed instead.
+        err = self.cli("instance", "action", uuid, "stop", code=1)
+        lines = err.strip().splitlines()
+        self.assertEqual(1, len(lines), err)
+        self.assertIn("Cannot 'stop' instance %s while it is in task_state "
+                      "powering-off" % uuid, lines[0])
+        self.assertIn("(allowed actions: delete, ", lines[0])
+        self.assertIn("HTTP 409", lines[0])
+
+        err = self.cli("instance", "show", "not-an-instance", code=1)
+        self.assertIn("could not be found", err)
+        err = self.cli("instance", "action", other, "fly", code=1)
+        self.assertIn("HTTP 400", err)
+
+        events = self.cli_json("event", "list", uuid)
+        self.assertEqual([(1, "create"), (2, "stop")],
+                         [(e["Version"], e["Action"]) for e in events])
+        self.assertEqual({"vm_state": "active", "task_state": "powering-off",
+                          "power_state": 1}, events[1]["To"])
+
+    def test_wait_reached_with_progress_then_timeout_then_failed(self):
+        uuid = self.register("active")
+        status, _ = self.http("POST", "/v1/instances/%s/actions" % uuid,
+                              {"action": "stop"})
+        self.assertEqual(202, status)
+        waiting = subprocess.Popen(
+            self.argv("instance", "wait", uuid, "--for", "stopped",
+                      "--timeout", "120"),
+            env=self.env, cwd=self.cwd, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.addCleanup(waiting.kill)
+        # The progress line says where it is before it gets there.
+        progress = waiting.stderr.readline()
+        self.assertIn("waiting for stopped: active/powering-off, version 2",
+                      progress)
+        status, body = self.http(
+            "PATCH", "/v1/instances/%s" % uuid,
+            {"instance": {"vm_state": "stopped", "task_state": None,
+                          "power_state": 4},
+             "expected": {"task_state": "powering-off"}},
+            headers={"X-Roles": "service", "X-Project-Id": "admin"})
+        self.assertEqual(200, status, body)
+        out, _ = waiting.communicate(timeout=CLI_TIMEOUT)
+        self.assertEqual(0, waiting.returncode)
+        self.assertIn("reached: stopped", out)
+
+        began = time.monotonic()
+        out = self.cli("instance", "wait", uuid, "--for", "active",
+                       "--timeout", "1", code=2)
+        self.assertGreater(time.monotonic() - began, 1)
+
+        reset = self.cli_json("instance", "reset", uuid, "--state", "error",
+                              "--reason", "disk lost")
+        self.assertEqual(("error", None), (reset["vm_state"],
+                                           reset["task_state"]))
+        self.cli("instance", "wait", uuid, "--for", "active", "--timeout",
+                 "60", code=1)
+
+    def test_matrix(self):
+        cells = self.cli_json("matrix", "show")
+        active = [c for c in cells
+                  if (c["VM State"], c["Task State"]) == ("active", None)]
+        self.assertEqual(1, len(active))
+        self.assertIn("reboot", active[0]["Actions"])
+        self.assertIn('"VM State","Task State","Actions"',
+                      self.cli("matrix", "show", "-f", "csv"))
+        dot = self.cli("matrix", "diagram")
+        self.assertTrue(dot.startswith("digraph vmstate {"), dot[:80])
+        self.assertIn("plugins: nova", dot)
+        self.assertIn('"active" -> "stopped" [ label = "stop" ];', dot)
