@@ -103,8 +103,9 @@ def setup_app(conf: cfg.ConfigOpts | None = None) -> WSGIApp:
     From the outside in: CORS (``[cors]``; answers preflight requests),
     HTTPProxyToWSGI (``[oslo_middleware] enable_proxy_headers_parsing``:
     scheme and host from a trusted proxy's headers), request ids, the
-    microversion filter, the healthcheck (its own answers: 200, or 503 with the reason), the fault
-    wrapper, the body size limit, authentication and Pecan.
+    microversion filter, the healthcheck (its own answers: 200, or 503
+    with the reason), the fault wrapper, the body size limit,
+    authentication and Pecan.
     """
     if conf is None:
         from vmstate.conf import CONF
