@@ -98,6 +98,16 @@ class TestClient(base.APITestCase):
         self.assertEqual(3, len(self.client.instances(limit=3)))
         self.assertEqual(0, len(self.client.instances(limit=0)))
 
+    def test_event_pages(self):
+        self.flags(group="api", max_limit=1)
+        uuid = self.create(vm_state="active")["uuid"]
+        self.act(uuid, "stop")
+        self.assertEqual([(1, "create"), (2, "stop")],
+                         [(e["version"], e["action"])
+                          for e in self.client.events(uuid)])
+        self.assertEqual([1], [e["version"]
+                               for e in self.client.events(uuid, limit=1)])
+
     def test_no_endpoint(self):
         self.assertRaises(client.osc_exc.CommandError, client.Client,
                           self.session, None)
