@@ -29,6 +29,7 @@ from vmstate import cmd
 from vmstate import conf
 from vmstate.api import app as api_app
 from vmstate.api.controllers import instances
+from vmstate.cmd import failure
 from vmstate.conf import CONF
 from vmstate.lifecycle import sweeper
 from vmstate.wsgi import server
@@ -44,36 +45,40 @@ DESCRIPTION = (
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf.parse_args(sys.argv[1:] if argv is None else argv,
-                    description=DESCRIPTION,
+    """``vmstate-api``: the exit status (1 with one line on stderr when
+    it cannot start)."""
+    return failure.run("vmstate-api", lambda: _serve(
+        sys.argv[1:] if argv is None else argv))
+
+
+def _serve(argv: list[str]) -> int:
+    conf.parse_args(argv, description=DESCRIPTION,
                     epilog=cmd.config_epilog('vmstate-api'))
-    try:
-        service.check_listen_address(CONF.api.host)
-        if CONF.api.max_waits >= CONF.api.threads:
-            raise service.StartError(
-                "[api] max_waits (%d) must be below [api] threads (%d): "
-                "the other threads serve short requests" % (
-                    CONF.api.max_waits, CONF.api.threads))
-        service.prepare()
-    except service.StartError as err:
-        print("vmstate-api: %s" % err, file=sys.stderr)
-        return 1
+    failure.check_options(CONF)
+    service.check_listen_address(CONF.api.host)
+    if CONF.api.max_waits >= CONF.api.threads:
+        raise service.StartError(
+            "[api] max_waits (%d) must be below [api] threads (%d): "
+            "the other threads serve short requests" % (
+                CONF.api.max_waits, CONF.api.threads))
+    service.prepare()
     periodic = None
-    if CONF.lifecycle.run_sweeper:
-        periodic = sweeper.Periodic()
-        periodic.start()
-    httpd = server.make_server(
-        api_app.setup_app(CONF), CONF.api.host, CONF.api.port,
-        CONF.api.threads, CONF.api.shutdown_timeout, "vmstate-api",
-        client_socket_timeout=CONF.api.client_socket_timeout)
-    # Long-poll waits end at once (503) rather than hold the shutdown.
     try:
+        if CONF.lifecycle.run_sweeper:
+            periodic = sweeper.Periodic()
+            periodic.start()
+        httpd = server.make_server(
+            api_app.setup_app(CONF), CONF.api.host, CONF.api.port,
+            CONF.api.threads, CONF.api.shutdown_timeout, "vmstate-api",
+            client_socket_timeout=CONF.api.client_socket_timeout)
+        # Long-poll waits end at once (503) rather than hold the shutdown.
         return server.serve(httpd, "vmstate-api",
                             on_stop=instances.STOPPING.set)
     finally:
         if periodic is not None:
             periodic.stop(CONF.api.shutdown_timeout)
         service.stop()
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -26,6 +26,7 @@ from paste import deploy
 
 from vmstate import cmd
 from vmstate import conf
+from vmstate.cmd import failure
 from vmstate.conf import CONF
 from vmstate.wsgi import server
 from vmstate.wsgi import service
@@ -49,18 +50,21 @@ def load_app(name: str = "osapi_compute") -> object:
 
 
 def main(argv: list[str] | None = None) -> int:
-    conf.parse_args(sys.argv[1:] if argv is None else argv,
-                    description=DESCRIPTION,
+    """``vmstate-fake-compute``: the exit status (1 with one line on
+    stderr when it cannot start)."""
+    return failure.run(NAME, lambda: _serve(
+        sys.argv[1:] if argv is None else argv))
+
+
+def _serve(argv: list[str]) -> int:
+    conf.parse_args(argv, description=DESCRIPTION,
                     epilog=cmd.config_epilog('vmstate-fake-compute'))
+    failure.check_options(CONF)
+    service.prepare()
     try:
-        service.prepare()
-    except service.StartError as err:
-        print("%s: %s" % (NAME, err), file=sys.stderr)
-        return 1
-    httpd = server.make_server(
-        load_app(), CONF.fake_compute.host, CONF.fake_compute.port,
-        CONF.fake_compute.threads, 5, NAME)
-    try:
+        httpd = server.make_server(
+            load_app(), CONF.fake_compute.host, CONF.fake_compute.port,
+            CONF.fake_compute.threads, 5, NAME)
         return server.serve(httpd, NAME)
     finally:
         service.stop()

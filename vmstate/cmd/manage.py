@@ -29,6 +29,7 @@ from sqlalchemy import exc as sa_exc
 
 from vmstate import cmd
 from vmstate import exception
+from vmstate.cmd import failure
 from vmstate.conf import CONF
 
 DESCRIPTION = (
@@ -127,7 +128,15 @@ def main(argv: list[str] | None = None) -> int:
         CONF(sys.argv[1:] if argv is None else argv, project="vmstate",
              description=DESCRIPTION,
              epilog=cmd.config_epilog("vmstate-manage"))
+        failure.check_options(CONF)
         return int(CONF.category.func(CONF.category) or 0)
+    except (ModuleNotFoundError, sa_exc.ArgumentError,
+            cfg.ConfigFilesNotFoundError) as err:
+        # A missing file, a database URL that does not parse or whose
+        # driver is missing: said as every command says them.
+        print("vmstate-manage: %s" % failure.describe(err),
+              file=sys.stderr)
+        return 1
     except exception.VMStateError as err:
         print("vmstate-manage: %s" % err, file=sys.stderr)
         return 1

@@ -107,7 +107,13 @@ def serve(server: wsgi.Server, name: str,
         for the requests in flight (to end long-polls at once).
     :raises OSError: the address cannot be bound (in use, not local).
     """
-    server.prepare()
+    try:
+        server.prepare()
+    except OSError as err:
+        # cheroot's message names the address; keep it on one line.
+        raise OSError(err.errno, "cannot listen on %s:%s: %s" % (
+            server.bind_addr[0], server.bind_addr[1],
+            " ".join(str(err).split()))) from None
     host, port = server.bind_addr[:2]
     LOG.info("%s listening on http://%s:%s/", name, host, port)
     print("%s listening on http://%s:%s/" % (name, host, port), flush=True)
