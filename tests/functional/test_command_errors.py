@@ -50,7 +50,6 @@ COMMON = [
 API_ONLY = [
     ("[api]\nhost = 192.0.2.1\n", ["noauth_allow_remote", "192.0.2.1"]),
     ("[api]\nthreads = 16\nmax_waits = 16\n", ["[api] max_waits"]),
-    ("[events]\ndriver = pigeon\n", ["pigeon"]),
 ]
 FAKE_ONLY = [
     ("[fake_compute]\nthreads = many\n", ["[fake_compute] threads"]),
