@@ -26,15 +26,22 @@ from vmstate.conf import CONF
 from vmstate.db import engine as db_engine
 
 
-def run_actions(url, uuid, actions, go, results):
+def run_actions(url, uuid, actions, go, results, driver="postgresql",
+                **events_options):
     """Once ``go`` is set, begin and finish each of ``actions`` in turn.
 
-    Puts ``"done"`` on ``results``, or ``"error: ..."``.
+    ``driver`` and ``events_options`` set ``[events]``. Puts ``"done"``
+    on ``results``, or ``"error: ..."``.
     """
     CONF.set_override("connection", url, group="database")
-    CONF.set_override("driver", "postgresql", group="events")
+    CONF.set_override("driver", driver, group="events")
+    for name, value in events_options.items():
+        CONF.set_override(name, value, group="events")
     ctx = context.get_admin_context()
     try:
+        # Built before the test starts timing, as a service builds it at
+        # start.
+        events.get()
         if not go.wait(60):
             results.put("error: never told to go")
             return

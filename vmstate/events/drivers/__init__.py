@@ -17,8 +17,9 @@
 A driver is a stevedore plugin in the :data:`NAMESPACE` namespace, a
 class called with vmstate's configuration. The bus delivers every change
 inside the process itself; the driver only carries changes to and from
-other processes. Shipped: ``local`` (no channel) and ``postgresql``
-(LISTEN/NOTIFY).
+other processes. Shipped: ``local`` (no channel), ``postgresql``
+(LISTEN/NOTIFY) and ``messaging`` (a RabbitMQ fanout through
+oslo.messaging).
 """
 
 from collections.abc import Callable
