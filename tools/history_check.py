@@ -24,7 +24,16 @@ a chain:
 * the last step agrees with the instance's row (state and version);
 * every change a client was told succeeded (202/200, with the version it
   produced) is in the history exactly once, and the history holds no
-  change no client was told about: nothing lost, nothing applied twice.
+  change no client was told about: nothing lost, nothing applied twice
+  (but for the timeouts a sweeper fires, which must each end a running
+  task);
+* no read is stale: a ``GET`` started after a change was acknowledged
+  shows that version or a later one, whichever API it reached.
+
+Given several ``--url``, each client sends each request to one of them at
+random, as a load balancer would; an API that refuses the connection is
+skipped for the request (nothing was sent), and one that answered 503 or
+could not be reached is left out for a moment, as a health check would.
 
 With ``--compute-url`` more clients send Nova-style server actions and
 deletes through ``vmstate-fake-compute`` (same database, ``[guard]
@@ -38,7 +47,8 @@ could not continue, and its release).
 Usage::
 
     python -m tools.history_check --url http://127.0.0.1:9797 \\
-        --clients 8 --operations 400 --instances 6 \\
+        [--url http://127.0.0.1:9798 ...] --clients 8 --operations 400 \\
+        --instances 6 \\
         [--compute-url http://127.0.0.1:8774 --guard-operations 200]
 
 It prints the operations done and the violations found, and exits 1 when
@@ -52,6 +62,7 @@ import json
 import random
 import sys
 import threading
+import time
 from typing import Any
 from urllib import parse
 
@@ -101,6 +112,60 @@ class Client:
             self.conn.close()
 
 
+class Balanced:
+    """A client that spreads its requests over several APIs.
+
+    Each request goes to one of ``urls`` at random. A refused connection
+    sent nothing, so the request goes to another; an API that refused,
+    answered 503 or dropped the connection is left out for ``hold``
+    seconds (as a load balancer's health check would), unless every API
+    is left out.
+    """
+
+    def __init__(self, urls: list[str], headers: dict[str, str] | None = None,
+                 rng: random.Random | None = None, hold: float = 2.0):
+        self.clients = [Client(url, headers) for url in urls]
+        self.rng = rng or random.Random()
+        self.hold = hold
+        self.down_until = [0.0] * len(urls)
+        #: The index of the API the last request went to.
+        self.last = 0
+
+    def _choose(self, exclude: set[int]) -> int | None:
+        now = time.monotonic()
+        up = [i for i in range(len(self.clients))
+              if i not in exclude and self.down_until[i] <= now]
+        if not up:
+            up = [i for i in range(len(self.clients)) if i not in exclude]
+        return self.rng.choice(up) if up else None
+
+    def request(self, method: str, path: str, body: Any = None
+                ) -> tuple[int, Any]:
+        tried: set[int] = set()
+        while True:
+            index = self._choose(tried)
+            if index is None:
+                raise ConnectionRefusedError("no API accepts connections")
+            self.last = index
+            tried.add(index)
+            try:
+                status, answer = self.clients[index].request(method, path,
+                                                             body)
+            except ConnectionRefusedError:
+                self.down_until[index] = time.monotonic() + self.hold
+                continue
+            except (OSError, http.client.HTTPException):
+                self.down_until[index] = time.monotonic() + self.hold
+                raise
+            if status == 503:
+                self.down_until[index] = time.monotonic() + self.hold
+            return status, answer
+
+    def close(self) -> None:
+        for client in self.clients:
+            client.close()
+
+
 # Pseudo-statuses for requests that got no answer.
 NOT_SENT = 0        # the connection was refused: nothing reached the API
 NO_ANSWER = -1      # the connection died after sending: outcome unknown
@@ -124,10 +189,14 @@ class Ledger:
         self.acknowledged: dict[tuple[str, int], str] = {}
         # uuid -> requests whose outcome nobody knows.
         self.in_doubt: collections.Counter[str] = collections.Counter()
+        # uuid -> the highest version any client was told of so far.
+        self.high: dict[str, int] = {}
         self.violations: list[str] = []
         # request id -> (uuid, action, status) of requests through the
         # guard.
         self.guard_requests: dict[str, tuple[str, str, int]] = {}
+        #: Reads checked for staleness.
+        self.reads = 0
 
     def record_guard(self, action: str, status: int, uuid: str,
                      body: Any, request_id: str | None) -> None:
@@ -144,6 +213,21 @@ class Ledger:
                         % (action, uuid, status))
             else:
                 self.guard_requests[request_id] = (uuid, action, status)
+
+    def floor(self, uuid: str) -> int:
+        """The version a read of ``uuid`` starting now must reach."""
+        with self.lock:
+            return self.high.get(uuid, 0)
+
+    def read(self, uuid: str, floor: int, version: int, where: str) -> None:
+        """Check a read that started when ``floor`` was acknowledged."""
+        with self.lock:
+            self.reads += 1
+            if version < floor:
+                self.violations.append(
+                    "stale read: %s answered version %d of %s after "
+                    "version %d was acknowledged" % (where, version, uuid,
+                                                     floor))
 
     def record(self, kind: str, status: int, uuid: str,
                body: Any) -> None:
@@ -165,13 +249,23 @@ class Ledger:
                         "version %d of %s acknowledged twice (%s, %s)" % (
                             version, uuid, self.acknowledged[key], kind))
                 self.acknowledged[key] = kind
+                self.high[uuid] = max(self.high.get(uuid, 0), version)
 
 
-def _operate(url: str, headers: dict[str, str], uuids: list[str],
-             operations: int, seed: int, actions: list[str],
-             completes: dict[str, str], ledger: Ledger) -> None:
+def _client(url: str | list[str], headers: dict[str, str] | None = None,
+            rng: random.Random | None = None) -> Client | Balanced:
+    """A client of one API, or of several through :class:`Balanced`."""
+    if isinstance(url, str):
+        return Client(url, headers)
+    return Balanced(list(url), headers, rng)
+
+
+def _operate(url: str | list[str], headers: dict[str, str],
+             uuids: list[str], operations: int, seed: int,
+             actions: list[str], completes: dict[str, str],
+             ledger: Ledger) -> None:
     rng = random.Random(seed)
-    client = Client(url, headers)
+    client = _client(url, headers, random.Random(seed + 1))
     try:
         for _ in range(operations):
             uuid = rng.choice(uuids)
@@ -185,19 +279,22 @@ def _operate(url: str, headers: dict[str, str], uuids: list[str],
         client.close()
 
 
-def _one(client: Client, rng: random.Random, uuid: str,
+def _one(client: Client | Balanced, rng: random.Random, uuid: str,
          actions: list[str], completes: dict[str, str],
          ledger: Ledger) -> None:
     """One random operation on ``uuid``."""
     kind = rng.choices([PROGRESS, "action", DELETE],
                        weights=[5, 5, 0.3])[0]
     if kind == PROGRESS:
+        floor = ledger.floor(uuid)
         status, body = client.request(
             "GET", "/v1/instances/%s" % uuid)
         if status != 200:
             ledger.record("show", status, uuid, None)
             return
         seen = body["instance"]
+        ledger.read(uuid, floor, seen["version"], "API %d" % getattr(
+            client, "last", 0))
         if seen["task_state"] is None:
             values: dict[str, Any] = {"power_state": rng.choice(
                 [0, 1, 3, 4])}
@@ -222,10 +319,16 @@ def _one(client: Client, rng: random.Random, uuid: str,
         ledger.record(action, status, uuid, body)
 
 
-def audit(url: str, headers: dict[str, str], uuids: list[str],
-          matrix: matrix_mod.Matrix, ledger: Ledger) -> int:
-    """Check every history; returns the number of events read."""
-    client = Client(url, headers)
+def audit(url: str | list[str], headers: dict[str, str], uuids: list[str],
+          matrix: matrix_mod.Matrix, ledger: Ledger,
+          swept: tuple[str, ...] = ()) -> int:
+    """Check every history; returns the number of events read.
+
+    :param swept: the actions of changes a sweeper makes on its own
+        (``timeout``): no client is told of them, but each must end a
+        running task (so none fires twice for one task).
+    """
+    client = _client(url, headers)
     events_read = 0
     try:
         for uuid in uuids:
@@ -234,7 +337,8 @@ def audit(url: str, headers: dict[str, str], uuids: list[str],
                                      "/v1/instances/%s/events" % uuid)
             events = body["events"]
             events_read += len(events)
-            _audit_one(uuid, shown["instance"], events, matrix, ledger)
+            _audit_one(uuid, shown["instance"], events, matrix, ledger,
+                       swept)
     finally:
         client.close()
     return events_read
@@ -242,8 +346,14 @@ def audit(url: str, headers: dict[str, str], uuids: list[str],
 
 def _audit_one(uuid: str, instance: dict[str, Any],
                events: list[dict[str, Any]], matrix: matrix_mod.Matrix,
-               ledger: Ledger) -> None:
+               ledger: Ledger, swept: tuple[str, ...] = ()) -> None:
     bad = ledger.violations.append
+    for event in events:
+        if event["action"] in swept and event["from"]["task_state"] is None:
+            bad("%s: version %d (%s) ended no running task" % (
+                uuid, event["version"], event["action"]))
+    events_swept = {(uuid, e["version"]) for e in events
+                    if e["action"] in swept}
     versions = [e["version"] for e in events]
     if versions != list(range(1, len(events) + 1)):
         bad("%s: versions are not consecutive: %s" % (uuid, versions))
@@ -278,7 +388,8 @@ def _audit_one(uuid: str, instance: dict[str, Any],
             uuid, {k: instance[k] for k in last["to"]}, last["to"]))
     _audit_guard(uuid, events, matrix, ledger)
     history = {(uuid, e["version"]) for e in events[1:]
-               if e.get("request_id") not in ledger.guard_requests}
+               if e.get("request_id") not in ledger.guard_requests
+               } - events_swept
     told = {key for key in ledger.acknowledged if key[0] == uuid}
     for key in sorted(told - history):
         bad("%s: version %d was acknowledged (%s) but is not in the "
@@ -390,10 +501,10 @@ def guard_workload(compute_url: str, uuids: list[str], ledger: Ledger,
         thread.join()
 
 
-def create_instances(url: str, count: int,
+def create_instances(url: str | list[str], count: int,
                      headers: dict[str, str] | None = None) -> list[str]:
     """``count`` active instances to work on."""
-    client = Client(url, headers)
+    client = _client(url, headers)
     uuids = []
     try:
         for _ in range(count):
@@ -409,11 +520,16 @@ def create_instances(url: str, count: int,
     return uuids
 
 
-def workload(url: str, uuids: list[str], ledger: Ledger, clients: int = 8,
+def workload(url: str | list[str], uuids: list[str], ledger: Ledger,
+             clients: int = 8,
              operations: int = 400, seed: int = 1,
              headers: dict[str, str] | None = None,
              matrix: matrix_mod.Matrix | None = None) -> None:
-    """``operations`` random operations from ``clients`` threads."""
+    """``operations`` random operations from ``clients`` threads.
+
+    ``url``: one API, or several that each client picks from at random
+    for each request (see :class:`Balanced`).
+    """
     matrix = matrix or matrix_mod.load(["nova"])
     actions = sorted(a for a in matrix.actions if a != DELETE)
     # task_state -> the vm_state its action completes in.
@@ -430,7 +546,7 @@ def workload(url: str, uuids: list[str], ledger: Ledger, clients: int = 8,
         thread.join()
 
 
-def run(url: str, clients: int = 8, operations: int = 400,
+def run(url: str | list[str], clients: int = 8, operations: int = 400,
         instances: int = 6, seed: int = 1,
         headers: dict[str, str] | None = None,
         matrix: matrix_mod.Matrix | None = None,
@@ -468,6 +584,7 @@ def report(ledger: Ledger, events: int, out: Any = sys.stdout) -> None:
         by_kind[kind].append("%d x %d" % (n, status))
     for kind, answers in sorted(by_kind.items()):
         print("  %-28s %s" % (kind, ", ".join(answers)), file=out)
+    print("reads checked for staleness: %d" % ledger.reads, file=out)
     print("violations: %d" % len(ledger.violations), file=out)
     for violation in ledger.violations[:50]:
         print("  " + violation, file=out)
@@ -475,7 +592,10 @@ def report(ledger: Ledger, events: int, out: Any = sys.stdout) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--url", default="http://127.0.0.1:9797")
+    parser.add_argument("--url", action="append",
+                        help="an API's URL; repeat it for several behind "
+                             "a load balancer (default "
+                             "http://127.0.0.1:9797)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--operations", type=int, default=400,
                         help="operations in all (split among the clients)")
@@ -488,9 +608,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--guard-clients", type=int, default=4)
     parser.add_argument("--guard-operations", type=int, default=200)
     args = parser.parse_args(argv)
-    ledger, events = run(args.url, args.clients, args.operations,
-                         args.instances, args.seed,
-                         compute_url=args.compute_url,
+    urls = args.url or ["http://127.0.0.1:9797"]
+    ledger, events = run(urls[0] if len(urls) == 1 else urls,
+                         args.clients, args.operations, args.instances,
+                         args.seed, compute_url=args.compute_url,
                          guard_clients=args.guard_clients,
                          guard_operations=args.guard_operations)
     report(ledger, events)

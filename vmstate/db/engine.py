@@ -14,7 +14,7 @@
 """The database connection: one oslo.db enginefacade for all of vmstate.
 
 The facade reads ``[database]`` from the global configuration when first
-used. Two things are added to what oslo.db does:
+used. vmstate adds to what oslo.db does:
 
 * the directory of a file-based SQLite database (the embedded default,
   ``$state_path/vmstate.sqlite``) is created before the first connection;
@@ -26,7 +26,9 @@ used. Two things are added to what oslo.db does:
   it a ``NullPool``, which opens a connection and runs its PRAGMAs for
   every transaction), and a database server's connection is pinged on
   checkout only after it has been idle for :data:`PING_AFTER_IDLE`
-  seconds, not before every transaction.
+  seconds, not before every transaction;
+* on a MariaDB Galera node, reads and compare-and-swaps are causal
+  (:mod:`vmstate.db.galera`).
 """
 
 from collections.abc import Iterator
@@ -41,6 +43,8 @@ from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from vmstate.db import galera
 
 # How long a SQLite connection waits for another writer before giving up.
 # Writers hold the lock for one short transaction, so a long wait only
@@ -183,6 +187,7 @@ def _on_engine_create(engine: sa.engine.Engine) -> None:
 
 
 main.append_on_engine_create(_on_engine_create)
+main.append_on_engine_create(galera.on_engine_create)
 
 
 def prepare_sqlite_path(url: str | None) -> None:

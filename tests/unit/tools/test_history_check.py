@@ -186,3 +186,97 @@ class TestGuardAudit(base.TestCase):
         ledger.record_guard("stop", 202, UUID, None, None)
         ledger.record_guard("stop", 500, UUID, None, "req-2")
         self.assertEqual(2, len(ledger.violations), ledger.violations)
+TIMED_OUT = GOOD[:2] + [
+    event(3, "timeout", snap("active", "powering-off"), snap("active")),
+]
+
+
+class TestSweptAndStale(base.TestCase):
+
+    def audit(self, events, row, acknowledged, swept=("timeout",)):
+        ledger = hc.Ledger()
+        for version, kind in acknowledged:
+            ledger.acknowledged[(UUID, version)] = kind
+        hc._audit_one(UUID, row, events, matrix_mod.load(["nova"]), ledger,
+                      swept)
+        return ledger.violations
+
+    def test_a_sweeper_timeout_needs_no_client(self):
+        row = dict(ROW, vm_state="active", power_state=1)
+        self.assertEqual([], self.audit(TIMED_OUT, row, ((2, "stop"),)))
+        # Unless timeouts are not expected: then it is a phantom.
+        found = self.audit(TIMED_OUT, row, ((2, "stop"),), swept=())
+        self.assertTrue(any("no client was told" in v for v in found),
+                        found)
+
+    def test_a_timeout_that_ended_no_task_fired_twice(self):
+        events = TIMED_OUT + [
+            event(4, "timeout", snap("active"), snap("active"))]
+        row = dict(ROW, vm_state="active", power_state=1, version=4)
+        found = self.audit(events, row, ((2, "stop"),))
+        self.assertTrue(any("ended no running task" in v for v in found),
+                        found)
+
+    def test_a_read_older_than_an_acknowledged_write_is_stale(self):
+        ledger = hc.Ledger()
+        self.assertEqual(0, ledger.floor(UUID))
+        ledger.record("stop", 202, UUID, {"instance": {"version": 2}})
+        floor = ledger.floor(UUID)
+        self.assertEqual(2, floor)
+        ledger.read(UUID, floor, 2, "API 0")
+        ledger.read(UUID, floor, 3, "API 1")
+        self.assertEqual([], ledger.violations)
+        ledger.read(UUID, floor, 1, "API 2")
+        self.assertEqual(1, len(ledger.violations))
+        self.assertIn("stale read: API 2 answered version 1",
+                      ledger.violations[0])
+        self.assertEqual(3, ledger.reads)
+
+
+class FakeClient:
+    def __init__(self, answers):
+        self.answers = list(answers)
+        self.sent = 0
+
+    def request(self, method, path, body=None):
+        self.sent += 1
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def close(self):
+        pass
+
+
+class TestBalanced(base.TestCase):
+
+    def balanced(self, *clients):
+        balanced = hc.Balanced(["http://a", "http://b"])
+        balanced.clients = list(clients)
+        return balanced
+
+    def test_a_refused_connection_goes_to_another_api(self):
+        refused = FakeClient([ConnectionRefusedError()])
+        fine = FakeClient([(200, {"ok": 1})])
+        balanced = self.balanced(refused, fine)
+        balanced.rng.choice = lambda seq: seq[0]
+        self.assertEqual((200, {"ok": 1}), balanced.request("GET", "/"))
+        self.assertEqual((1, 1), (refused.sent, fine.sent))
+        self.assertEqual(1, balanced.last)
+
+    def test_an_api_answering_503_is_left_out_for_a_while(self):
+        sick = FakeClient([(503, None)])
+        fine = FakeClient([(200, None), (200, None)])
+        balanced = self.balanced(sick, fine)
+        balanced.rng.choice = lambda seq: seq[0]
+        self.assertEqual(503, balanced.request("GET", "/")[0])
+        self.assertEqual(200, balanced.request("GET", "/")[0])
+        self.assertEqual(200, balanced.request("GET", "/")[0])
+        self.assertEqual((1, 2), (sick.sent, fine.sent))
+
+    def test_every_api_refusing_is_an_unreachable_request(self):
+        balanced = self.balanced(FakeClient([ConnectionRefusedError()]),
+                                 FakeClient([ConnectionRefusedError()]))
+        self.assertRaises(ConnectionRefusedError, balanced.request, "GET",
+                          "/")
