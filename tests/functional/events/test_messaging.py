@@ -103,14 +103,16 @@ class _AcrossProcesses:
     def test_a_commit_in_another_process_wakes_a_waiter_here(self):
         uuid = self.create()["uuid"]
         spawn = multiprocessing.get_context("spawn")
-        go = spawn.Event()
+        go, ready = spawn.Event(), spawn.Event()
         results = spawn.Queue()
         process = spawn.Process(target=worker.run_actions, args=(
-            self.url, uuid, ["stop", "start"], go, results, "messaging"),
-            kwargs={"transport_url": self.broker_url,
-                    "channel": self.channel})
+            self.url, uuid, ["stop", "start"], go, results, "messaging",
+            ready), kwargs={"transport_url": self.broker_url,
+                            "channel": self.channel})
         process.start()
         self.addCleanup(process.join, PATIENCE)
+        # Started as a service is, its bus built, before the clock runs.
+        self.assertTrue(ready.wait(PATIENCE))
         waiter = Waiter(self.admin, uuid, ["stopped", "active"],
                         timeout=PATIENCE)
         waiter.start()

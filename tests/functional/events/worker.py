@@ -27,11 +27,12 @@ from vmstate.db import engine as db_engine
 
 
 def run_actions(url, uuid, actions, go, results, driver="postgresql",
-                **events_options):
+                ready=None, **events_options):
     """Once ``go`` is set, begin and finish each of ``actions`` in turn.
 
-    ``driver`` and ``events_options`` set ``[events]``. Puts ``"done"``
-    on ``results``, or ``"error: ..."``.
+    ``driver`` and ``events_options`` set ``[events]``; ``ready`` (an
+    event) is set once the bus is built. Puts ``"done"`` on ``results``,
+    or ``"error: ..."``.
     """
     CONF.set_override("connection", url, group="database")
     CONF.set_override("driver", driver, group="events")
@@ -42,6 +43,8 @@ def run_actions(url, uuid, actions, go, results, driver="postgresql",
         # Built before the test starts timing, as a service builds it at
         # start.
         events.get()
+        if ready is not None:
+            ready.set()
         if not go.wait(60):
             results.put("error: never told to go")
             return

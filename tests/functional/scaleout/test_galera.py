@@ -74,6 +74,8 @@ class GaleraTestCase(harness.ScaleOutChecks, testtools.TestCase):
 class TestThreeNodes(GaleraTestCase):
 
     def test_every_api_on_its_own_node(self):
+        # (One test, one cluster: starting one takes a while.)
+        self.check_reads_are_causal()
         uuids, ledger = self.history_run(self.apis, OPERATIONS)
         # Racing writes through different nodes really met in Galera's
         # certification, were retried, and nothing was applied twice
@@ -86,10 +88,11 @@ class TestThreeNodes(GaleraTestCase):
         self.assertGreater(fired, 0)
         self.wait_across(self.apis.urls[0], self.apis.urls[2])
 
-    def test_reads_are_causal(self):
-        # A node that has not applied a write yet (its applier held by a
-        # read lock) makes vmstate's read wait for it instead of answering
-        # the older version; a session without wsrep_sync_wait would not.
+    def check_reads_are_causal(self):
+        """A node that has not applied a write yet (its applier held by a
+        read lock) makes vmstate's read wait for it instead of answering
+        the older version, which a session without wsrep_sync_wait
+        does."""
         second = self.cluster.nodes[1]
         uuids = hc.create_instances([self.apis.urls[0]], 1)
         engine = sa.create_engine(second.url)

@@ -225,7 +225,7 @@ class TestDrivers(base.TestCase):
         err = self.assertRaises(events.EventBusError, events.load_driver,
                                 self.conf())
         self.assertIn("carrier-pigeon", err.message)
-        self.assertIn("local, postgresql", err.message)
+        self.assertIn("local, messaging, postgresql", err.message)
         self.assertEqual(503, err.code)
 
     def test_postgresql_driver_refuses_another_database(self):

@@ -229,6 +229,10 @@ class MessagingDriver(drivers.Driver):
         self.dropped = 0
         #: Times every subscriber was told to re-read.
         self.resyncs = 0
+        # Connect now, with a probe: the first change of a service is then
+        # not the one that waits for a connection to the broker.
+        self._pending.put_nowait(None)
+        self._start_sender()
 
     # -- sending ------------------------------------------------------------
 
