@@ -141,7 +141,9 @@ class TestAcrossProcessesSQLite(_AcrossProcesses, MessagingEventsTestCase):
             f.write("[database]\nconnection = %s\n[events]\n"
                     "driver = messaging\ntransport_url = %s\n"
                     "channel = %s\nresync_interval = %d\n"
-                    % (self.url, self.broker_url, self.channel, PATIENCE))
+                    "connect_timeout = %d\n"
+                    % (self.url, self.broker_url, self.channel, PATIENCE,
+                       PATIENCE))
         uuid = self.create()["uuid"]
         proc = subprocess.Popen(
             [command, "--config-file", conf, "wait", uuid, "--for",
@@ -151,7 +153,8 @@ class TestAcrossProcessesSQLite(_AcrossProcesses, MessagingEventsTestCase):
         self.addCleanup(proc.stdout.close)
         self.addCleanup(proc.stderr.close)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        # Its first line: it listens, has read the instance, and waits.
+        # Its first line: it listens (connect_timeout: however slow the
+        # machine), has read the instance, and waits.
         self.assertEqual("version 1: active\n", proc.stdout.readline())
         began = time.monotonic()
         self.step(uuid, "stop")

@@ -41,7 +41,7 @@ from vmstate.db import galera
 
 OPERATIONS = 480
 # A multiple of the clients (12).
-OPERATIONS_UNDER_FAULTS = 600
+OPERATIONS_UNDER_FAULTS = 360
 
 
 class GaleraTestCase(harness.ScaleOutChecks, testtools.TestCase):
@@ -148,7 +148,7 @@ class TestNodeAndAPIKilled(GaleraTestCase):
         worker.start()
         done = lambda: sum(ledger.counts.values())  # noqa: E731
         acknowledged = lambda: len(ledger.acknowledged)  # noqa: E731
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + 900
 
         def until(count):
             while done() < count:
