@@ -159,8 +159,16 @@ class TestAcrossProcessesSQLite(_AcrossProcesses, MessagingEventsTestCase):
         began = time.monotonic()
         self.step(uuid, "stop")
         self.step(uuid, "start")
-        out, err = proc.communicate(timeout=PATIENCE)
+        # Woken: the line of the last version (the process's exit, its
+        # bus closing, is not part of the wake-up).
+        lines = []
+        while not lines or not lines[-1].startswith(("version 5", "error")):
+            line = proc.stdout.readline()
+            self.assertNotEqual("", line, lines)
+            lines.append(line)
         self.assertLess(time.monotonic() - began, PROMPT)
+        rest, err = proc.communicate(timeout=PATIENCE)
+        out = "".join(lines) + rest
         self.assertEqual(0, proc.returncode, err)
         self.assertEqual(
             "version 2: active (task powering-off)\n"
@@ -248,7 +256,9 @@ class TestChannel(MessagingEventsTestCase):
         self.assertEqual(2, len(lost))
         self.assertEqual(("reached", ("active", "stopped")),
                          (result.status, result.seen))
-        self.assertEqual(resyncs + 1, listener.driver.resyncs)
+        # Woken by a resync (the gap, or a sender first heard past its
+        # first message), long before the safety net.
+        self.assertGreater(listener.driver.resyncs, resyncs)
 
 
 class TestBrokerRestart(MessagingEventsTestCase):

@@ -42,8 +42,8 @@ class TestSequences(base.TestCase):
         self.assertEqual([], self.seqs.lost())
 
     def test_the_first_number_heard_is_where_an_origin_starts(self):
-        # Sent before this process listened: not a loss.
-        self.arrive("a", 41)
+        self.assertTrue(self.seqs.arrived("a", 41))
+        self.assertFalse(self.seqs.arrived("a", 42))
         self.clock.now += 10
         self.assertEqual([], self.seqs.lost())
 

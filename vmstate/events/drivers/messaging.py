@@ -114,16 +114,18 @@ class Sequences:
         # origin -> when it was last heard.
         self._heard: dict[str, float] = {}
 
-    def arrived(self, origin: str, seq: int) -> None:
-        """Note message ``seq`` of ``origin``."""
+    def arrived(self, origin: str, seq: int) -> bool:
+        """Note message ``seq`` of ``origin``; whether it is the first
+        heard from that origin."""
         with self._lock:
             now = self._clock()
             self._heard[origin] = now
             expected = self._next.get(origin)
             if expected is None:
-                # The first message heard from it: what it sent before
-                # this process listened is none of its business.
+                # The first message heard from it: counting starts here
+                # (the driver decides what the ones before may mean).
                 self._next[origin] = seq + 1
+                return True
             elif seq == expected:
                 ahead = self._ahead[origin]
                 expected += 1
@@ -137,6 +139,7 @@ class Sequences:
                 self._ahead[origin].add(seq)
                 self._missing_since.setdefault(origin, now)
             # seq < expected: a late one (a lost one already counted).
+            return False
 
     def lost(self) -> list[str]:
         """The origins whose missing messages are now lost.
@@ -360,7 +363,16 @@ class MessagingDriver(drivers.Driver):
             pass
 
     def _arrived(self, origin: str, seq: int, payload: str | None) -> None:
-        self._sequences.arrived(origin, seq)
+        first = self._sequences.arrived(origin, seq)
+        if first and seq > 0 and origin != self.origin and \
+                self._ready.is_set():
+            # Heard first while listening, past its first message: the
+            # ones before may have been sent after this process's queue
+            # was bound, and lost. (Before this process is ready, the
+            # resync that comes with being ready covers them; a process
+            # that starts later is first heard at 0.)
+            self._tell_resync("first heard %s at message %d" % (origin,
+                                                                seq))
         if origin == self.origin:
             self._own_heard = time.monotonic()
             if not self._ready.is_set():
