@@ -300,20 +300,23 @@ def transition(context: Any, uuid: str, values: Mapping[str, Any],
         Setting ``task_state`` to ``None`` ends the task (``task_id``
         cleared); setting it while no task runs starts one (a new
         ``task_id``, ``task_action`` = ``action``); changing it while a
-        task runs continues that task.
+        task runs continues that task. A change into a terminal vm_state
+        (``deleted``) ends the task too: no task outlives its instance.
     :param expected: ``vm_state``, ``task_state``, ``power_state``,
         ``version``, ``task_id``: each a value (``None``: NULL, for
         task_state "no task") or a list of acceptable values. Absent keys
         are not compared; no ``expected`` at all changes unconditionally.
     :returns: the instance after the change, with ``"event"``.
-    :raises Invalid: unknown keys, nothing to change, wrong types.
+    :raises Invalid: unknown keys, nothing to change, wrong types, a
+        task_state with a terminal vm_state.
     :raises InstanceNotFound: no such instance visible to ``context``.
     :raises StateConflict: the instance is not as expected (``expected``
-        and ``actual`` say how); nothing changed.
+        and ``actual`` say how), or it is deleted; nothing changed.
     """
     expected = dict(expected or {})
     _check_values(values)
     _check_expected(expected)
+    values = _terminal_ends_task(values)
     expected_shape, params = conditions.expected_shape(expected)
     task = None
     if "task_state" in values:
@@ -521,6 +524,20 @@ def _check_values(values: Mapping[str, Any]) -> None:
     fault = values.get("fault")
     if fault is not None and not isinstance(fault, Mapping):
         raise exception.Invalid("fault must be an object or null")
+
+
+def _terminal_ends_task(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``values`` with ``task_state: None`` when they reach a terminal
+    vm_state: a task still recorded when the instance is deleted ends
+    there."""
+    if values.get("vm_state") not in states.TERMINAL_VM_STATES:
+        return values
+    if values.get("task_state") is not None:
+        raise exception.Invalid(
+            "vm_state %s is terminal: the instance reaches it with no "
+            "task (task_state null), not in task_state %s" % (
+                values["vm_state"], values["task_state"]))
+    return dict(values, task_state=None)
 
 
 def _check_expected(expected: Mapping[str, Any]) -> None:

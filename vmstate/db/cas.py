@@ -24,6 +24,12 @@ the lock the UPDATE holds (three statements).
 
 When the UPDATE matches nothing, one read says why: the instance does not
 exist (or belongs to another project) or it is not as expected.
+
+Every UPDATE also requires ``vm_state NOT IN`` the terminal vm_states
+(:data:`vmstate.states.TERMINAL_VM_STATES`): whatever a caller expects,
+nothing changes a deleted instance again. This is the store's own
+integrity rule, under every path (actions, updates, resets, timeouts,
+queued actions, power reports), not a check each caller must remember.
 """
 
 from collections.abc import Callable
@@ -38,6 +44,7 @@ from oslo_utils import uuidutils
 import sqlalchemy as sa
 
 from vmstate import exception
+from vmstate import states
 from vmstate.db import models
 
 instances = models.instances
@@ -67,6 +74,13 @@ Builder = Callable[[], tuple[Assignments, list[Any]]]
 
 def state_conflict(uuid: str, expected: dict[str, Any],
                    actual: dict[str, Any]) -> Exception:
+    """The default conflict: expected against actual; for a terminal
+    instance, a message that says nothing will change it any more."""
+    if actual.get("vm_state") in states.TERMINAL_VM_STATES:
+        return exception.StateConflict(
+            uuid, expected, actual,
+            message="Instance %s is %s: nothing changes it any more" % (
+                uuid, actual["vm_state"]))
     return exception.StateConflict(uuid, expected, actual)
 
 
@@ -131,6 +145,8 @@ def _update(change: Change, scoped: bool, returning: bool) -> Any:
                    (c.updated_at, param("now", c.updated_at))]
     if scoped:
         where = [*where, c.project_id == param("scope", c.project_id)]
+    # Terminal means terminal, whatever the change expects.
+    where = [*where, c.vm_state.notin_(states.TERMINAL_VM_STATES)]
     stmt = (sa.update(instances)
             .where(c.uuid == param("uuid", c.uuid), *where)
             .ordered_values(*values))

@@ -121,6 +121,7 @@ class Builder:
         self._actions: dict[str, ActionDef] = {}
         self._rules: list[Rule] = []
         self._timeouts: dict[str, TimeoutDef] = {}
+        self._transient: dict[str, str] = {}
         self._plugin = "<builder>"
         self._frozen = False
 
@@ -158,12 +159,26 @@ class Builder:
     def actions(self) -> tuple[str, ...]:
         return tuple(self._actions)
 
-    def declare_vm_state(self, *names: str) -> None:
-        """Declare vm_states; declaring a known one again is harmless."""
+    def declare_vm_state(self, *names: str, transient: bool = False
+                         ) -> None:
+        """Declare vm_states; declaring a known one again is harmless.
+
+        :param transient: these vm_states are held only while a task
+            carries the instance through them (``building``; the
+            blueprint's ``rebuilding``, ``migrating``, ``resizing``): an
+            instance idle there is stuck, so ``clear_error`` never
+            returns an instance to one (an admin resets it instead).
+        """
         self._check_open()
         for name in names:
             self._check_name("vm_state", name)
             self._vm_states.setdefault(name, self._plugin)
+            if transient:
+                self._transient.setdefault(name, self._plugin)
+
+    @property
+    def transient_vm_states(self) -> tuple[str, ...]:
+        return tuple(self._transient)
 
     def declare_task_state(self, *names: str) -> None:
         """Declare task_states (``None``, no task, always exists)."""
@@ -321,4 +336,5 @@ class Builder:
                       task_states=tuple(self._task_states),
                       actions=dict(self._actions),
                       rules=tuple(self._rules),
-                      timeouts=dict(self._timeouts))
+                      timeouts=dict(self._timeouts),
+                      transient=frozenset(self._transient))

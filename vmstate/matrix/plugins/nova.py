@@ -99,6 +99,8 @@ GUARDS = {
 def configure(builder: Builder) -> None:
     """Declare Nova's vocabulary and allow each action where Nova does."""
     builder.declare_vm_state(*s.VM_STATES)
+    # Nova's one vm_state that only a task (the build) holds.
+    builder.declare_vm_state(s.BUILDING, transient=True)
     builder.declare_task_state(*s.TASK_STATES)
     for action, (vm_states, task_states, begins, completes,
                  fails_to) in GUARDS.items():
