@@ -36,6 +36,7 @@ the history row carrying it, in case the lost answer was a commit.
 """
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 import functools
 from typing import Any
 
@@ -194,6 +195,33 @@ def instance_events(context: Any, uuid: str, since: int | None = None,
         return [cas.event_dict(row._mapping) for row in conn.execute(stmt)]
 
 
+@_retry
+def origin_vm_state(context: Any, uuid: str, actions: Sequence[str]
+                    ) -> str | None:
+    """The vm_state ``uuid`` had when the last of ``actions`` began, from
+    its history (``None``: none of them ever ran).
+
+    Every step of such an action's task (its start, checkpoints, end) is
+    recorded from the vm_state it began in, so the latest of their rows
+    tells it. This is where a completion rule's "as it was before the
+    operation" comes from (a resize's confirmation ends stopped when the
+    resize began stopped).
+
+    :raises InstanceNotFound: as :func:`instance_get`.
+    """
+    events = models.instance_events
+    with engine.reader(context) as conn:
+        found = conn.execute(sa.select(_c.id).where(
+            _c.uuid == uuid, *cas.scope(context))).first()
+        if found is None:
+            raise exception.InstanceNotFound(uuid)
+        return conn.execute(
+            sa.select(events.c.from_vm_state)
+            .where(events.c.instance_uuid == uuid,
+                   events.c.action.in_(sorted(actions)))
+            .order_by(events.c.version.desc()).limit(1)).scalar()
+
+
 # -- creating ----------------------------------------------------------------
 
 def instance_create(context: Any, values: Mapping[str, Any]
@@ -341,7 +369,8 @@ def transition(context: Any, uuid: str, values: Mapping[str, Any],
 def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
           begins: str | None, reason: str | None = None,
           expected: Mapping[str, Any] | None = None,
-          claim: cas.Claim | None = None) -> dict[str, Any]:
+          claim: cas.Claim | None = None,
+          launched: bool | None = None) -> dict[str, Any]:
     """Start ``action`` if the instance is in one of the ``allowed`` cells.
 
     The WHERE clause admits exactly those cells (no read before the
@@ -360,6 +389,10 @@ def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
     :param claim: run in the same transaction once the UPDATE matched
         (taking a queued action off its queue): the begin commits only if
         the claim succeeds, and the claim only if the begin does.
+    :param launched: when not ``None``, the instance must (``True``) or
+        must not (``False``) have launched ever (see
+        :func:`vmstate.db.conditions.launched_condition`), compared in
+        the same UPDATE.
     :raises InstanceNotFound: no such instance visible to ``context``.
     :raises StateConflict: the instance's cell is not allowed, or it is
         not as ``expected``; ``expected`` is ``{"action": action}`` (and
@@ -373,11 +406,11 @@ def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
     if begins is not None:
         params.update({"p_task_state": begins, "p_action": action,
                        "p_task_id": uuidutils.generate_uuid()})
-    shape = ("begin", allowed, begins is not None, expected_shape)
+    shape = ("begin", allowed, begins is not None, expected_shape, launched)
     change = cas.Change(
         uuid, action, shape,
         functools.partial(_begin_statement, allowed, begins is not None,
-                          expected_shape),
+                          expected_shape, launched),
         params, {"action": action, **expected}, timeutils.utcnow(), reason,
         claim=claim)
     return _apply(context, change)
@@ -443,11 +476,13 @@ def _now() -> Any:
 
 
 def _begin_statement(allowed: AllowedCells, runs_task: bool,
-                     expected_shape: Any = ()
+                     expected_shape: Any = (), launched: bool | None = None
                      ) -> tuple[cas.Assignments, list[Any]]:
     cond = conditions.condition(allowed)
     where = [] if cond is None else [cond]
     where += conditions.expected_terms(expected_shape)
+    if launched is not None:
+        where.append(conditions.launched_condition(launched))
     if not runs_task:
         return [], where
     return [

@@ -270,15 +270,22 @@ class Matrix:
     def transitions(self) -> list[tuple[str, str, str]]:
         """``(from_vm_state, action, to_vm_state)`` for every known start.
 
-        An action that leaves the vm_state unchanged loops on its state.
+        An action that leaves the vm_state unchanged loops on its state;
+        one with a completion rule has an edge to each vm_state it may
+        complete in (a rebuild from stopped: back to stopped).
         """
         edges = []
         for action in sorted(self.actions):
-            completes = self.actions[action].completes
+            definition = self.actions[action]
             starts = sorted({vm for vm, _ in self._cells[action]
                              if vm != OTHER})
             for vm in starts:
-                edges.append((vm, action, completes or vm))
+                targets = {definition.completion(vm) or vm}
+                if definition.origin:
+                    # Where the operation began is older than this start.
+                    targets |= definition.resumes
+                for target in sorted(targets):
+                    edges.append((vm, action, target))
         return edges
 
     def as_dict(self) -> dict[str, Any]:

@@ -203,6 +203,87 @@ class PromiseTests:
                          (done["vm_state"], done["task_state"]))
 
 
+    def resized(self, vm_state):
+        inst = self.create(self.admin, vm_state=vm_state)
+        resize = lifecycle.begin(self.admin, inst["uuid"], "resize")
+        done = resize.finish()
+        self.assertEqual(states.RESIZED, done["vm_state"])
+        return inst
+
+    def test_one_resize_is_confirmed_or_reverted_once(self):
+        inst = self.resized(states.ACTIVE)
+        confirm = lifecycle.begin(self.admin, inst["uuid"], "confirm_resize")
+        self.assertEqual(states.RESIZE_CONFIRMING, confirm.task_state)
+        for action in ("confirm_resize", "revert_resize"):
+            self.assertRaises(exception.InstanceInvalidState,
+                              lifecycle.begin, self.admin, inst["uuid"],
+                              action)
+        done = confirm.finish()
+        self.assertEqual((states.ACTIVE, None),
+                         (done["vm_state"], done["task_state"]))
+        for action in ("confirm_resize", "revert_resize"):
+            self.assertRaises(exception.InstanceInvalidState,
+                              lifecycle.begin, self.admin, inst["uuid"],
+                              action)
+        actions = [e["action"] for e in api.instance_events(
+            self.admin, inst["uuid"])]
+        # The confirmation's start and end; no revert ever began.
+        self.assertEqual(2, actions.count("confirm_resize"))
+        self.assertNotIn("revert_resize", actions)
+
+    def test_a_stopped_server_comes_back_stopped(self):
+        for action in ("confirm_resize", "revert_resize"):
+            inst = self.resized(states.STOPPED)
+            done = lifecycle.begin(self.admin, inst["uuid"],
+                                   action).finish()
+            self.assertEqual(states.STOPPED, done["vm_state"], action)
+        for action in ("rebuild", "evacuate"):
+            inst = self.create(self.admin, vm_state=states.STOPPED)
+            done = lifecycle.begin(self.admin, inst["uuid"],
+                                   action).finish()
+            self.assertEqual(states.STOPPED, done["vm_state"], action)
+            # From active or error: active, as before.
+            for start in (states.ACTIVE, states.ERROR):
+                inst = self.create(self.admin, vm_state=start)
+                done = lifecycle.begin(self.admin, inst["uuid"],
+                                       action).finish()
+                self.assertEqual(states.ACTIVE, done["vm_state"], action)
+        # A resize of a running server is confirmed into active; adopted
+        # by another worker, the task finds the same answer.
+        inst = self.resized(states.ACTIVE)
+        task = lifecycle.begin(self.admin, inst["uuid"], "revert_resize")
+        adopted = lifecycle.adopt(self.admin, inst["uuid"], task.task_id)
+        self.assertEqual(states.ACTIVE, adopted.completes_in())
+
+    def test_soft_delete_of_a_never_launched_instance_deletes_it(self):
+        building = api.instance_create(self.admin, {})
+        task = lifecycle.begin(self.admin, building["uuid"], "soft_delete")
+        self.assertEqual(("delete", states.DELETING),
+                         (task.action, task.task_state))
+        event = api.instance_events(self.admin, building["uuid"])[-1]
+        self.assertEqual("delete", event["action"])
+        self.assertIn("soft_delete of an instance that never launched",
+                      event["reason"])
+        self.assertEqual(states.DELETED, task.finish()["vm_state"])
+        self.assertRaises(exception.InstanceInvalidState, lifecycle.begin,
+                          self.admin, building["uuid"], "restore")
+        # A failed build never launched either.
+        failed = api.instance_create(self.admin, {})
+        lifecycle.adopt(self.admin, failed["uuid"]).fail("no valid host")
+        task = lifecycle.begin(self.admin, failed["uuid"], "soft_delete")
+        self.assertEqual("delete", task.action)
+        # One that launched is soft-deleted and may be restored.
+        built = api.instance_create(self.admin, {})
+        lifecycle.adopt(self.admin, built["uuid"]).finish()
+        task = lifecycle.begin(self.admin, built["uuid"], "soft_delete")
+        self.assertEqual(("soft_delete", states.SOFT_DELETING),
+                         (task.action, task.task_state))
+        self.assertEqual(states.SOFT_DELETED, task.finish()["vm_state"])
+        restored = lifecycle.begin(self.admin, built["uuid"],
+                                   "restore").finish()
+        self.assertEqual(states.ACTIVE, restored["vm_state"])
+
+
 class TestPromisesSQLite(PromiseTests, base.TestCase):
     FIXTURE = base.SQLiteMigrated
 
