@@ -60,10 +60,13 @@ def queued(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def event(row: dict[str, Any]) -> dict[str, Any]:
-    """One transition: full snapshots before and after, and its version."""
+    """One transition: full snapshots before and after, its version, and
+    the task it belongs to (``task_id``: started or continued, else ended;
+    ``None`` when no task was involved)."""
     return {
         "version": row["version"],
         "action": row["action"],
+        "task_id": row.get("task_id"),
         "from": dict(row["from"]),
         "to": dict(row["to"]),
         "created_at": timestamp(row["created_at"]),

@@ -163,8 +163,10 @@ def instance_events(context: Any, uuid: str, since: int | None = None,
     """The history of ``uuid``, oldest first.
 
     Each event: ``version`` (the instance's version after it), ``action``,
-    ``from`` and ``to`` (``{vm_state, task_state, power_state}``; ``from``
-    is all ``None`` for the creation), ``created_at``, ``request_id``,
+    ``task_id`` (the task it started or continued, else the one it ended;
+    ``None`` when no task was involved), ``from`` and ``to``
+    (``{vm_state, task_state, power_state}``; ``from`` is all ``None``
+    for the creation), ``created_at``, ``request_id``,
     ``user_id``, ``project_id``, ``reason``.
 
     :param since: only events with a version above this one (resuming a
@@ -282,7 +284,7 @@ def _create(context: Any, row: dict[str, Any], change: cas.Change
         if result is None:
             conn.execute(sa.insert(models.instances).values(row))
             created = dict(row, prev_vm_state=None, prev_task_state=None,
-                           prev_power_state=None)
+                           prev_power_state=None, prev_task_id=None)
             event = cas.record(conn, context, change, _Mapped(created))
             result = cas.instance_dict(row)
             result["event"] = event

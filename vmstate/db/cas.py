@@ -58,7 +58,7 @@ INSTANCE_COLUMNS = (
 )
 _RETURNING = tuple(instances.c[name] for name in INSTANCE_COLUMNS) + (
     instances.c.prev_vm_state, instances.c.prev_task_state,
-    instances.c.prev_power_state)
+    instances.c.prev_power_state, instances.c.prev_task_id)
 _SELECT_INSTANCE = tuple(instances.c[name] for name in INSTANCE_COLUMNS)
 
 # What a failed compare reports as "actual" besides the expected keys.
@@ -138,7 +138,8 @@ def _update(change: Change, scoped: bool, returning: bool) -> Any:
         # First: they must read the state before this UPDATE changes it.
         values += [(c.prev_vm_state, c.vm_state),
                    (c.prev_task_state, c.task_state),
-                   (c.prev_power_state, c.power_state)]
+                   (c.prev_power_state, c.power_state),
+                   (c.prev_task_id, c.task_id)]
     values += assignments
     if change.record:
         values += [(c.version, c.version + 1),
@@ -201,6 +202,7 @@ def event_dict(m: Mapping[str, Any]) -> dict[str, Any]:
         "to": {"vm_state": m["to_vm_state"],
                "task_state": m["to_task_state"],
                "power_state": m["to_power_state"]},
+        "task_id": m["task_id"],
         "created_at": m["created_at"],
         "request_id": m["request_id"],
         "user_id": m["user_id"],
@@ -274,6 +276,8 @@ def record(conn: sa.Connection, context: Any, change: Change,
         "to_vm_state": m["vm_state"],
         "to_task_state": m["task_state"],
         "to_power_state": m["power_state"],
+        # The task it belongs to: started or continued, else ended.
+        "task_id": m["task_id"] or m["prev_task_id"],
         "request_id": getattr(context, "request_id", None),
         "user_id": getattr(context, "user_id", None),
         "project_id": getattr(context, "project_id", None),

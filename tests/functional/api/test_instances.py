@@ -511,9 +511,12 @@ class TestEvents(base.APITestCase):
         self.assertEqual(["create", "stop", "update"],
                          [e["action"] for e in events])
         for event in events:
-            self.assertEqual({"version", "action", "from", "to",
+            self.assertEqual({"version", "action", "task_id", "from", "to",
                               "created_at", "request_id"}, set(event))
             self.assertTrue(event["request_id"].startswith("req-"))
+        # The stop's start and its end belong to its task.
+        self.assertEqual([None, task_id, task_id],
+                         [e["task_id"] for e in events])
         for before, after in zip(events, events[1:], strict=False):
             self.assertEqual(before["to"], after["from"])
         self.assertEqual({"vm_state": "active", "task_state":
