@@ -374,11 +374,13 @@ def _owner_or_admin(uuid: str, event: dict[str, Any], running: str | None,
         return ("version" in fence and fence["version"] ==
                 event["version"] - 1) or (
             running is not None and fence.get("task_id") == running)
-    if action in matrix.actions:
-        # The task's own step, or a new task the matrix let preempt it
-        # (checked against the matrix above).
+    if running is not None and event.get("task_id") == running:
+        # The task's own step (a checkpoint, its finish, failure or
+        # release: the Python API fences them on the task's id).
         return True
-    return False
+    # A new task the matrix let preempt it (checked against the matrix
+    # above).
+    return action in matrix.actions
 
 
 def _audit_resizes(uuid: str, events: list[dict[str, Any]],
