@@ -20,7 +20,7 @@ other ``prev_*`` columns, so that the history row needs no read. Rows
 written before this revision have no task id (NULL).
 
 Revision ID: 7c2d9e4f1a6b
-Revises: 3b7e4541c99d
+Revises: 8d2f6c1a9e47
 Create Date: 2026-11-29
 """
 
@@ -28,7 +28,7 @@ from alembic import op
 import sqlalchemy as sa
 
 revision = "7c2d9e4f1a6b"
-down_revision = "3b7e4541c99d"
+down_revision = "8d2f6c1a9e47"
 branch_labels = None
 depends_on = None
 
