@@ -27,8 +27,22 @@ a chain:
   change no client was told about: nothing lost, nothing applied twice
   (but for the timeouts a sweeper fires, which must each end a running
   task);
+* nothing leaves ``deleted``: no step starts from it;
+* only a task's owner changes or ends it: a step that changes a running
+  task is a matrix action that preempts it (a new task), its own steps
+  (same task id: a checkpoint, the sweeper's timeout), an admin's
+  ``reset_state`` or ``clear_error``, or a report (``update``) that named
+  the task's id or the version before it;
+* one resize is confirmed or reverted at most once: between two starts of
+  ``resize``/``migrate``, at most one confirmation or revert completes,
+  and a second one begins only after the first was undone (a timeout, an
+  admin reset).
 * no read is stale: a ``GET`` started after a change was acknowledged
   shows that version or a later one, whichever API it reached.
+
+Reports are fenced two ways at random (the task's id, or the version
+read), admins reset now and then, and the API under test may run its
+sweeper with task timeouts, so timeouts fire during the run.
 
 Given several ``--url``, each client sends each request to one of them at
 random, as a load balancer would; an API that refuses the connection is
@@ -70,6 +84,14 @@ from vmstate import matrix as matrix_mod
 
 PROGRESS = "progress"
 DELETE = "delete"
+RESET = "reset"
+
+#: Admin overrides: they may end any task (audited with who and why).
+ADMIN_ACTIONS = frozenset(("reset_state", "clear_error"))
+#: The sweeper's step that ends a task: fenced on that task's id.
+TIMEOUT = "timeout"
+RESIZES = ("resize", "migrate")
+RESIZE_ENDS = ("confirm_resize", "revert_resize")
 
 
 class Client:
@@ -187,6 +209,8 @@ class Ledger:
             collections.Counter())
         # (uuid, version) -> the operation that was told it made it.
         self.acknowledged: dict[tuple[str, int], str] = {}
+        # (uuid, version) -> the ``expected`` of the report that made it.
+        self.fences: dict[tuple[str, int], dict[str, Any]] = {}
         # uuid -> requests whose outcome nobody knows.
         self.in_doubt: collections.Counter[str] = collections.Counter()
         # uuid -> the highest version any client was told of so far.
@@ -230,7 +254,7 @@ class Ledger:
                                                      floor))
 
     def record(self, kind: str, status: int, uuid: str,
-               body: Any) -> None:
+               body: Any, expected: dict[str, Any] | None = None) -> None:
         with self.lock:
             self.counts[(kind, status)] += 1
             if status == NO_ANSWER or (status == 503 and self.faults):
@@ -250,6 +274,8 @@ class Ledger:
                             version, uuid, self.acknowledged[key], kind))
                 self.acknowledged[key] = kind
                 self.high[uuid] = max(self.high.get(uuid, 0), version)
+                if expected is not None:
+                    self.fences[key] = dict(expected)
 
 
 def _client(url: str | list[str], headers: dict[str, str] | None = None,
@@ -283,8 +309,15 @@ def _one(client: Client | Balanced, rng: random.Random, uuid: str,
          actions: list[str], completes: dict[str, str],
          ledger: Ledger) -> None:
     """One random operation on ``uuid``."""
-    kind = rng.choices([PROGRESS, "action", DELETE],
-                       weights=[5, 5, 0.3])[0]
+    kind = rng.choices([PROGRESS, "action", DELETE, RESET],
+                       weights=[5, 5, 0.3, 0.2])[0]
+    if kind == RESET:
+        status, body = client.request(
+            "POST", "/v1/instances/%s/reset" % uuid,
+            {"vm_state": rng.choice(["active", "error"]),
+             "reason": "history_check"})
+        ledger.record("reset_state", status, uuid, body)
+        return
     if kind == PROGRESS:
         floor = ledger.floor(uuid)
         status, body = client.request(
@@ -305,12 +338,15 @@ def _one(client: Client | Balanced, rng: random.Random, uuid: str,
                 "error" if rng.random() < 0.2 else
                 completes.get(seen["task_state"])
                 or seen["vm_state"])}
+        # Fenced on the version read, or on the task's id.
+        expected = ({"version": seen["version"],
+                     "task_state": seen["task_state"]}
+                    if seen["task_id"] is None or rng.random() < 0.5
+                    else {"task_id": seen["task_id"]})
         status, body = client.request(
             "PATCH", "/v1/instances/%s" % uuid,
-            {"instance": values,
-             "expected": {"version": seen["version"],
-                          "task_state": seen["task_state"]}})
-        ledger.record("update", status, uuid, body)
+            {"instance": values, "expected": expected})
+        ledger.record("update", status, uuid, body, expected)
     else:
         action = DELETE if kind == DELETE else rng.choice(actions)
         status, body = client.request(
@@ -321,7 +357,7 @@ def _one(client: Client | Balanced, rng: random.Random, uuid: str,
 
 def audit(url: str | list[str], headers: dict[str, str], uuids: list[str],
           matrix: matrix_mod.Matrix, ledger: Ledger,
-          swept: tuple[str, ...] = ()) -> int:
+          swept: tuple[str, ...] = (TIMEOUT,)) -> int:
     """Check every history; returns the number of events read.
 
     :param swept: the actions of changes a sweeper makes on its own
@@ -346,7 +382,7 @@ def audit(url: str | list[str], headers: dict[str, str], uuids: list[str],
 
 def _audit_one(uuid: str, instance: dict[str, Any],
                events: list[dict[str, Any]], matrix: matrix_mod.Matrix,
-               ledger: Ledger, swept: tuple[str, ...] = ()) -> None:
+               ledger: Ledger, swept: tuple[str, ...] = (TIMEOUT,)) -> None:
     bad = ledger.violations.append
     for event in events:
         if event["action"] in swept and event["from"]["task_state"] is None:
@@ -379,6 +415,7 @@ def _audit_one(uuid: str, instance: dict[str, Any],
             bad("%s: version %d (%s) set task_state %s, not %s" % (
                 uuid, event["version"], action,
                 event["to"]["task_state"], begins))
+    _audit_promises(uuid, events, matrix, ledger)
     last = events[-1] if events else None
     if last is None or last["version"] != instance["version"]:
         bad("%s: the row is at version %s, its history ends at %s" % (
@@ -387,9 +424,13 @@ def _audit_one(uuid: str, instance: dict[str, Any],
         bad("%s: the row %s disagrees with its last change %s" % (
             uuid, {k: instance[k] for k in last["to"]}, last["to"]))
     _audit_guard(uuid, events, matrix, ledger)
-    history = {(uuid, e["version"]) for e in events[1:]
-               if e.get("request_id") not in ledger.guard_requests
-               } - events_swept
+    # Changes made by guard requests are audited above; the sweeper's own
+    # were told to nobody: a timeout, and the retry it begins at once.
+    history = {(uuid, e["version"]) for before, e in zip(
+        events, events[1:], strict=False)
+        if e.get("request_id") not in ledger.guard_requests
+        and not (before["action"] in swept and e["action"] in matrix.actions
+                 and e["from"]["task_state"] is None)} - events_swept
     told = {key for key in ledger.acknowledged if key[0] == uuid}
     for key in sorted(told - history):
         bad("%s: version %d was acknowledged (%s) but is not in the "
@@ -401,6 +442,83 @@ def _audit_one(uuid: str, instance: dict[str, Any],
             bad("%s: version %d is in the history, but no client was told "
                 "of it (%d requests in doubt)" % (
                     uuid, key[1], ledger.in_doubt[uuid]))
+
+
+def _audit_promises(uuid: str, events: list[dict[str, Any]],
+                    matrix: matrix_mod.Matrix, ledger: Ledger) -> None:
+    """Issue 11's invariants: nothing leaves deleted, only a task's owner
+    changes it, one resize is confirmed or reverted at most once."""
+    bad = ledger.violations.append
+    for before, event in zip(events, events[1:], strict=False):
+        start, end = event["from"], event["to"]
+        if start["vm_state"] == "deleted":
+            bad("%s: version %d (%s) left deleted for %s" % (
+                uuid, event["version"], event["action"], end))
+        running = (before.get("task_id")
+                   if before["to"]["task_state"] is not None else None)
+        if start["task_state"] is None:
+            continue
+        changed = (end["task_state"] != start["task_state"]
+                   or event.get("task_id") != running)
+        if changed and not _owner_or_admin(uuid, event, running, matrix,
+                                           ledger):
+            bad("%s: version %d (%s) changed the task %s (%s) without "
+                "owning it" % (uuid, event["version"], event["action"],
+                               running, start["task_state"]))
+    _audit_resizes(uuid, events, matrix, ledger)
+
+
+def _owner_or_admin(uuid: str, event: dict[str, Any], running: str | None,
+                    matrix: matrix_mod.Matrix, ledger: Ledger) -> bool:
+    action = event["action"]
+    if action in ADMIN_ACTIONS:
+        return True
+    if action == TIMEOUT:
+        return running is None or event.get("task_id") == running
+    if action == "update":
+        fence = ledger.fences.get((uuid, event["version"]))
+        if fence is None:
+            # A report nobody was told of (in doubt) cannot be judged.
+            return (uuid, event["version"]) not in ledger.acknowledged
+        return ("version" in fence and fence["version"] ==
+                event["version"] - 1) or (
+            running is not None and fence.get("task_id") == running)
+    if running is not None and event.get("task_id") == running:
+        # The task's own step (a checkpoint, its finish, failure or
+        # release: the Python API fences them on the task's id).
+        return True
+    # A new task the matrix let preempt it (checked against the matrix
+    # above).
+    return action in matrix.actions
+
+
+def _audit_resizes(uuid: str, events: list[dict[str, Any]],
+                   matrix: matrix_mod.Matrix, ledger: Ledger) -> None:
+    bad = ledger.violations.append
+    ends = {matrix.definition(a).begins: a for a in RESIZE_ENDS
+            if a in matrix.actions}
+    completed = begun = 0
+    for event in events[1:]:
+        start, end, action = event["from"], event["to"], event["action"]
+        if action in RESIZES and start["task_state"] is None:
+            completed = begun = 0      # a new resize
+        elif action in RESIZE_ENDS and end["task_state"] is not None \
+                and start["task_state"] is None:
+            begun += 1
+            if begun > 1:
+                bad("%s: version %d began %s, but this resize was "
+                    "confirmed or reverted already" % (
+                        uuid, event["version"], action))
+        elif action in (TIMEOUT, *ADMIN_ACTIONS):
+            begun = completed     # undone: another may begin
+        if (start["task_state"] in ends and end["task_state"] is None
+                and start["vm_state"] == "resized"
+                and end["vm_state"] not in ("resized", "error")):
+            completed += 1
+            if completed > 1:
+                bad("%s: version %d completed %s, a second end of one "
+                    "resize" % (uuid, event["version"],
+                                ends[start["task_state"]]))
 
 
 def _audit_guard(uuid: str, events: list[dict[str, Any]],

@@ -41,6 +41,17 @@ VM_STATES: Final = (
     SOFT_DELETED, DELETED, ERROR, SHELVED, SHELVED_OFFLOADED,
 )
 
+#: vm_states nothing moves an instance out of: no action, update, reset,
+#: clear_error, queued action, timeout or power report. The store refuses
+#: every change of a row in one of them; the matrix allows no action
+#: there. (``soft-delete`` is not one: ``restore`` leaves it.)
+TERMINAL_VM_STATES: Final = (DELETED,)
+
+#: vm_states an instance had before it ever launched: an instance whose
+#: history never reached another vm_state never launched (Nova's
+#: ``launched_at`` is unset), and Nova deletes rather than soft-deletes it.
+UNLAUNCHED_VM_STATES: Final = (BUILDING, ERROR)
+
 # task_state ----------------------------------------------------------------
 
 NO_TASK: Final = None

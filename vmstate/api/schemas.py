@@ -31,6 +31,8 @@ PROJECT_ID = {"type": "string", "minLength": 1, "maxLength": 255,
 VERSION = {"type": "integer", "minimum": 1, "maximum": 2 ** 63 - 1}
 POWER_STATE = {"type": "integer", "enum": list(states.POWER_STATES)}
 REASON = {"type": "string", "maxLength": 255}
+#: A task's id as the API shows it (``null``: no task running).
+TASK_ID = {"type": ["string", "null"], "pattern": UUID_PATTERN}
 
 
 def vm_state(matrix: Matrix) -> dict[str, Any]:
@@ -94,12 +96,14 @@ def update(matrix: Matrix) -> dict[str, Any]:
                 "properties": {
                     "vm_state": vm_state(matrix),
                     "task_state": task_state(matrix),
+                    "task_id": TASK_ID,
                     "version": VERSION,
                 },
                 "additionalProperties": False,
+                "minProperties": 1,
             },
             "reason": REASON,
         },
-        "required": ["instance"],
+        "required": ["instance", "expected"],
         "additionalProperties": False,
     }

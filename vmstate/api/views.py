@@ -18,7 +18,7 @@ from typing import Any
 from vmstate.matrix import Matrix
 
 INSTANCE_FIELDS = ("uuid", "project_id", "vm_state", "task_state",
-                   "power_state", "version")
+                   "task_id", "power_state", "version")
 
 
 def timestamp(value: datetime.datetime | None) -> str | None:
@@ -35,7 +35,9 @@ def timestamp(value: datetime.datetime | None) -> str | None:
 
 
 def instance(row: dict[str, Any], matrix: Matrix) -> dict[str, Any]:
-    """The instance view: its states, version, times and allowed actions."""
+    """The instance view: its states, the running task's id (``task_id``,
+    ``None`` when idle: what a worker names to fence its reports),
+    version, times and allowed actions."""
     view = {field: row[field] for field in INSTANCE_FIELDS}
     view["created_at"] = timestamp(row["created_at"])
     view["updated_at"] = timestamp(row["updated_at"])
@@ -58,10 +60,13 @@ def queued(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def event(row: dict[str, Any]) -> dict[str, Any]:
-    """One transition: full snapshots before and after, and its version."""
+    """One transition: full snapshots before and after, its version, and
+    the task it belongs to (``task_id``: started or continued, else ended;
+    ``None`` when no task was involved)."""
     return {
         "version": row["version"],
         "action": row["action"],
+        "task_id": row.get("task_id"),
         "from": dict(row["from"]),
         "to": dict(row["to"]),
         "created_at": timestamp(row["created_at"]),

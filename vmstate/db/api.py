@@ -36,6 +36,7 @@ the history row carrying it, in case the lost answer was a commit.
 """
 
 from collections.abc import Mapping
+from collections.abc import Sequence
 import functools
 from typing import Any
 
@@ -162,8 +163,10 @@ def instance_events(context: Any, uuid: str, since: int | None = None,
     """The history of ``uuid``, oldest first.
 
     Each event: ``version`` (the instance's version after it), ``action``,
-    ``from`` and ``to`` (``{vm_state, task_state, power_state}``; ``from``
-    is all ``None`` for the creation), ``created_at``, ``request_id``,
+    ``task_id`` (the task it started or continued, else the one it ended;
+    ``None`` when no task was involved), ``from`` and ``to``
+    (``{vm_state, task_state, power_state}``; ``from`` is all ``None``
+    for the creation), ``created_at``, ``request_id``,
     ``user_id``, ``project_id``, ``reason``.
 
     :param since: only events with a version above this one (resuming a
@@ -192,6 +195,33 @@ def instance_events(context: Any, uuid: str, since: int | None = None,
         if limit is not None:
             stmt = stmt.limit(limit)
         return [cas.event_dict(row._mapping) for row in conn.execute(stmt)]
+
+
+@_retry
+def origin_vm_state(context: Any, uuid: str, actions: Sequence[str]
+                    ) -> str | None:
+    """The vm_state ``uuid`` had when the last of ``actions`` began, from
+    its history (``None``: none of them ever ran).
+
+    Every step of such an action's task (its start, checkpoints, end) is
+    recorded from the vm_state it began in, so the latest of their rows
+    tells it. This is where a completion rule's "as it was before the
+    operation" comes from (a resize's confirmation ends stopped when the
+    resize began stopped).
+
+    :raises InstanceNotFound: as :func:`instance_get`.
+    """
+    events = models.instance_events
+    with engine.reader(context) as conn:
+        found = conn.execute(sa.select(_c.id).where(
+            _c.uuid == uuid, *cas.scope(context))).first()
+        if found is None:
+            raise exception.InstanceNotFound(uuid)
+        return conn.execute(
+            sa.select(events.c.from_vm_state)
+            .where(events.c.instance_uuid == uuid,
+                   events.c.action.in_(sorted(actions)))
+            .order_by(events.c.version.desc()).limit(1)).scalar()
 
 
 # -- creating ----------------------------------------------------------------
@@ -254,7 +284,7 @@ def _create(context: Any, row: dict[str, Any], change: cas.Change
         if result is None:
             conn.execute(sa.insert(models.instances).values(row))
             created = dict(row, prev_vm_state=None, prev_task_state=None,
-                           prev_power_state=None)
+                           prev_power_state=None, prev_task_id=None)
             event = cas.record(conn, context, change, _Mapped(created))
             result = cas.instance_dict(row)
             result["event"] = event
@@ -300,20 +330,23 @@ def transition(context: Any, uuid: str, values: Mapping[str, Any],
         Setting ``task_state`` to ``None`` ends the task (``task_id``
         cleared); setting it while no task runs starts one (a new
         ``task_id``, ``task_action`` = ``action``); changing it while a
-        task runs continues that task.
+        task runs continues that task. A change into a terminal vm_state
+        (``deleted``) ends the task too: no task outlives its instance.
     :param expected: ``vm_state``, ``task_state``, ``power_state``,
         ``version``, ``task_id``: each a value (``None``: NULL, for
         task_state "no task") or a list of acceptable values. Absent keys
         are not compared; no ``expected`` at all changes unconditionally.
     :returns: the instance after the change, with ``"event"``.
-    :raises Invalid: unknown keys, nothing to change, wrong types.
+    :raises Invalid: unknown keys, nothing to change, wrong types, a
+        task_state with a terminal vm_state.
     :raises InstanceNotFound: no such instance visible to ``context``.
     :raises StateConflict: the instance is not as expected (``expected``
-        and ``actual`` say how); nothing changed.
+        and ``actual`` say how), or it is deleted; nothing changed.
     """
     expected = dict(expected or {})
     _check_values(values)
     _check_expected(expected)
+    values = _terminal_ends_task(values)
     expected_shape, params = conditions.expected_shape(expected)
     task = None
     if "task_state" in values:
@@ -338,7 +371,8 @@ def transition(context: Any, uuid: str, values: Mapping[str, Any],
 def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
           begins: str | None, reason: str | None = None,
           expected: Mapping[str, Any] | None = None,
-          claim: cas.Claim | None = None) -> dict[str, Any]:
+          claim: cas.Claim | None = None,
+          launched: bool | None = None) -> dict[str, Any]:
     """Start ``action`` if the instance is in one of the ``allowed`` cells.
 
     The WHERE clause admits exactly those cells (no read before the
@@ -357,6 +391,10 @@ def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
     :param claim: run in the same transaction once the UPDATE matched
         (taking a queued action off its queue): the begin commits only if
         the claim succeeds, and the claim only if the begin does.
+    :param launched: when not ``None``, the instance must (``True``) or
+        must not (``False``) have launched ever (see
+        :func:`vmstate.db.conditions.launched_condition`), compared in
+        the same UPDATE.
     :raises InstanceNotFound: no such instance visible to ``context``.
     :raises StateConflict: the instance's cell is not allowed, or it is
         not as ``expected``; ``expected`` is ``{"action": action}`` (and
@@ -370,11 +408,11 @@ def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
     if begins is not None:
         params.update({"p_task_state": begins, "p_action": action,
                        "p_task_id": uuidutils.generate_uuid()})
-    shape = ("begin", allowed, begins is not None, expected_shape)
+    shape = ("begin", allowed, begins is not None, expected_shape, launched)
     change = cas.Change(
         uuid, action, shape,
         functools.partial(_begin_statement, allowed, begins is not None,
-                          expected_shape),
+                          expected_shape, launched),
         params, {"action": action, **expected}, timeutils.utcnow(), reason,
         claim=claim)
     return _apply(context, change)
@@ -440,11 +478,13 @@ def _now() -> Any:
 
 
 def _begin_statement(allowed: AllowedCells, runs_task: bool,
-                     expected_shape: Any = ()
+                     expected_shape: Any = (), launched: bool | None = None
                      ) -> tuple[cas.Assignments, list[Any]]:
     cond = conditions.condition(allowed)
     where = [] if cond is None else [cond]
     where += conditions.expected_terms(expected_shape)
+    if launched is not None:
+        where.append(conditions.launched_condition(launched))
     if not runs_task:
         return [], where
     return [
@@ -521,6 +561,20 @@ def _check_values(values: Mapping[str, Any]) -> None:
     fault = values.get("fault")
     if fault is not None and not isinstance(fault, Mapping):
         raise exception.Invalid("fault must be an object or null")
+
+
+def _terminal_ends_task(values: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``values`` with ``task_state: None`` when they reach a terminal
+    vm_state: a task still recorded when the instance is deleted ends
+    there."""
+    if values.get("vm_state") not in states.TERMINAL_VM_STATES:
+        return values
+    if values.get("task_state") is not None:
+        raise exception.Invalid(
+            "vm_state %s is terminal: the instance reaches it with no "
+            "task (task_state null), not in task_state %s" % (
+                values["vm_state"], values["task_state"]))
+    return dict(values, task_state=None)
 
 
 def _check_expected(expected: Mapping[str, Any]) -> None:

@@ -24,6 +24,12 @@ the lock the UPDATE holds (three statements).
 
 When the UPDATE matches nothing, one read says why: the instance does not
 exist (or belongs to another project) or it is not as expected.
+
+Every UPDATE also requires ``vm_state NOT IN`` the terminal vm_states
+(:data:`vmstate.states.TERMINAL_VM_STATES`): whatever a caller expects,
+nothing changes a deleted instance again. This is the store's own
+integrity rule, under every path (actions, updates, resets, timeouts,
+queued actions, power reports), not a check each caller must remember.
 """
 
 from collections.abc import Callable
@@ -38,6 +44,7 @@ from oslo_utils import uuidutils
 import sqlalchemy as sa
 
 from vmstate import exception
+from vmstate import states
 from vmstate.db import models
 
 instances = models.instances
@@ -51,7 +58,7 @@ INSTANCE_COLUMNS = (
 )
 _RETURNING = tuple(instances.c[name] for name in INSTANCE_COLUMNS) + (
     instances.c.prev_vm_state, instances.c.prev_task_state,
-    instances.c.prev_power_state)
+    instances.c.prev_power_state, instances.c.prev_task_id)
 _SELECT_INSTANCE = tuple(instances.c[name] for name in INSTANCE_COLUMNS)
 
 # What a failed compare reports as "actual" besides the expected keys.
@@ -67,6 +74,13 @@ Builder = Callable[[], tuple[Assignments, list[Any]]]
 
 def state_conflict(uuid: str, expected: dict[str, Any],
                    actual: dict[str, Any]) -> Exception:
+    """The default conflict: expected against actual; for a terminal
+    instance, a message that says nothing will change it any more."""
+    if actual.get("vm_state") in states.TERMINAL_VM_STATES:
+        return exception.StateConflict(
+            uuid, expected, actual,
+            message="Instance %s is %s: nothing changes it any more" % (
+                uuid, actual["vm_state"]))
     return exception.StateConflict(uuid, expected, actual)
 
 
@@ -124,13 +138,16 @@ def _update(change: Change, scoped: bool, returning: bool) -> Any:
         # First: they must read the state before this UPDATE changes it.
         values += [(c.prev_vm_state, c.vm_state),
                    (c.prev_task_state, c.task_state),
-                   (c.prev_power_state, c.power_state)]
+                   (c.prev_power_state, c.power_state),
+                   (c.prev_task_id, c.task_id)]
     values += assignments
     if change.record:
         values += [(c.version, c.version + 1),
                    (c.updated_at, param("now", c.updated_at))]
     if scoped:
         where = [*where, c.project_id == param("scope", c.project_id)]
+    # Terminal means terminal, whatever the change expects.
+    where = [*where, c.vm_state.notin_(states.TERMINAL_VM_STATES)]
     stmt = (sa.update(instances)
             .where(c.uuid == param("uuid", c.uuid), *where)
             .ordered_values(*values))
@@ -185,6 +202,7 @@ def event_dict(m: Mapping[str, Any]) -> dict[str, Any]:
         "to": {"vm_state": m["to_vm_state"],
                "task_state": m["to_task_state"],
                "power_state": m["to_power_state"]},
+        "task_id": m["task_id"],
         "created_at": m["created_at"],
         "request_id": m["request_id"],
         "user_id": m["user_id"],
@@ -258,6 +276,8 @@ def record(conn: sa.Connection, context: Any, change: Change,
         "to_vm_state": m["vm_state"],
         "to_task_state": m["task_state"],
         "to_power_state": m["power_state"],
+        # The task it belongs to: started or continued, else ended.
+        "task_id": m["task_id"] or m["prev_task_id"],
         "request_id": getattr(context, "request_id", None),
         "user_id": getattr(context, "user_id", None),
         "project_id": getattr(context, "project_id", None),

@@ -136,6 +136,22 @@ def condition(allowed: AllowedCells) -> Any:
     return terms[0] if len(terms) == 1 else sa.or_(*terms)
 
 
+def launched_condition(launched: bool) -> Any:
+    """Whether the instance ever launched, from its history (correlated
+    with the UPDATE's row).
+
+    An instance launched once some change brought it to a vm_state
+    outside :data:`vmstate.states.UNLAUNCHED_VM_STATES` (``building``,
+    ``error``): registered as active, built, rebuilt from an error.
+    Until then it never ran (Nova's ``launched_at`` is unset).
+    """
+    events = models.instance_events.c
+    ever = sa.exists().where(
+        events.instance_uuid == models.instances.c.uuid,
+        events.to_vm_state.notin_(states.UNLAUNCHED_VM_STATES))
+    return ever if launched else ~ever
+
+
 #: The attributes a compare-and-swap may expect.
 EXPECTABLE = ("vm_state", "task_state", "power_state", "version", "task_id")
 

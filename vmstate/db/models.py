@@ -102,6 +102,7 @@ class Instance(Base):
     prev_vm_state: orm.Mapped[str | None] = orm.mapped_column(STATE)
     prev_task_state: orm.Mapped[str | None] = orm.mapped_column(STATE)
     prev_power_state: orm.Mapped[int | None] = orm.mapped_column(sa.Integer)
+    prev_task_id: orm.Mapped[str | None] = orm.mapped_column(UUID)
     created_at = orm.mapped_column(DateTime, nullable=False)
     updated_at = orm.mapped_column(DateTime, nullable=False)
 
@@ -130,6 +131,9 @@ class InstanceEvent(Base):
     to_task_state: orm.Mapped[str | None] = orm.mapped_column(STATE)
     to_power_state: orm.Mapped[int] = orm.mapped_column(sa.Integer,
                                                         nullable=False)
+    # The task this transition belongs to: the one it started or
+    # continued, else the one it ended (NULL: no task either side).
+    task_id: orm.Mapped[str | None] = orm.mapped_column(UUID)
     request_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
     user_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))
     project_id: orm.Mapped[str | None] = orm.mapped_column(sa.String(255))

@@ -21,6 +21,7 @@ same transaction: a reset is a fresh start. Neither brings back a
 deleted instance.
 """
 
+from collections.abc import Collection
 from collections.abc import Mapping
 from typing import Any
 
@@ -103,14 +104,19 @@ _BEFORE_ERROR = (sa.select(_e.from_vm_state)
                  .limit(1))
 
 
-def clear_error(context: Any, uuid: str, reason: str) -> dict[str, Any]:
+def clear_error(context: Any, uuid: str, reason: str,
+                transient: Collection[str] = ()) -> dict[str, Any]:
     """Take an instance out of ``error``, back to the vm_state it had
     before, with no task and no fault (the RUG's CLEAR_ERROR).
 
+    :param transient: vm_states never to return to: held only while a
+        task runs (``building``), an instance idle there would be stuck
+        with no task whose timeout could fire.
     :raises Invalid: an empty reason.
     :raises InstanceNotFound: no such instance visible to ``context``.
-    :raises StateConflict: the instance is not in error, or its history
-        does not say what it was before (then reset it instead).
+    :raises StateConflict: the instance is not in error, its history
+        does not say what it was before, or that vm_state is transient
+        (then reset it instead).
     """
     _check_reason(reason)
     now = timeutils.utcnow()
@@ -144,6 +150,17 @@ def clear_error(context: Any, uuid: str, reason: str) -> dict[str, Any]:
                     message="The history of instance %s does not say "
                             "which vm_state it had before its error; "
                             "reset its state instead" % uuid)
+            if before in transient:
+                raise exception.StateConflict(
+                    uuid, {"vm_state": "a vm_state that is not transient"},
+                    {"vm_state": current["vm_state"],
+                     "task_state": current["task_state"],
+                     "before_error": before},
+                    message="Instance %s was %s before its error, a "
+                            "vm_state only a task holds: clear_error would "
+                            "leave it there with no task; reset its state "
+                            "instead (POST /v1/instances/%s/reset)" % (
+                                uuid, before, uuid))
             change = cas.Change(
                 uuid, CLEAR_ERROR, ("reset", "error"),
                 lambda: _statement("error"),

@@ -162,35 +162,53 @@ def expire(context: Any, uuid: str, task_id: str, task_state: str,
     return result
 
 
-def _heartbeat_statement() -> tuple[cas.Assignments, list[Any]]:
+def _heartbeat_statement(with_task_state: bool
+                         ) -> tuple[cas.Assignments, list[Any]]:
+    where = [_c.task_id == sa.bindparam("e_task_id", type_=_c.task_id.type)]
+    if with_task_state:
+        where.append(_c.task_state == sa.bindparam(
+            "e_task_state", type_=_c.task_state.type))
     return ([(_c.task_heartbeat_at, cas.param("now",
                                               _c.task_heartbeat_at))],
-            [_c.task_state == sa.bindparam("e_task_state",
-                                           type_=_c.task_state.type)])
+            where)
 
 
-def heartbeat(context: Any, uuid: str, task_state: str) -> dict[str, Any]:
-    """A sign of progress from a worker that knows only the task_state
-    (a REST client): the heartbeat of the task in ``task_state`` is now.
+def heartbeat(context: Any, uuid: str, task_id: str,
+              task_state: str | None = None) -> dict[str, Any]:
+    """A sign of progress from a worker that is no :class:`Task` object
+    (a REST client): the heartbeat of task ``task_id`` is now.
 
     Not a transition (no version, no history; ``"event"`` is ``None``):
-    it only postpones the task's timeout, like a checkpoint.
+    it only postpones the task's timeout, like a checkpoint. The task is
+    named by its id: a task_state alone cannot tell the worker's task from
+    the one that took it over (a rebuild's and an evacuation's are both
+    ``rebuilding``).
 
-    :raises Invalid: an empty task_state.
+    :param task_state: when given, the task must also still be in it.
+    :raises Invalid: an empty task id or task_state.
     :raises InstanceNotFound: no such instance visible to ``context``.
-    :raises TaskAborted: no task runs in ``task_state`` any more.
+    :raises TaskAborted: the task is over (or not in ``task_state``).
     """
-    if not isinstance(task_state, str) or not task_state:
+    if not isinstance(task_id, str) or not task_id:
+        raise exception.Invalid("task_id must be a non-empty string")
+    if task_state is not None and (not isinstance(task_state, str)
+                                   or not task_state):
         raise exception.Invalid("task_state must be a non-empty string")
 
     def aborted(uuid: str, expected: dict[str, Any],
                 actual: dict[str, Any]) -> Exception:
         return exception.TaskAborted(uuid, "task", expected, actual)
 
-    change = cas.Change(uuid, None, ("heartbeat",), _heartbeat_statement,
-                        {"e_task_state": task_state},
-                        {"task_state": task_state}, timeutils.utcnow(),
-                        record=False, conflict=aborted)
+    expected: dict[str, Any] = {"task_id": task_id}
+    params = {"e_task_id": task_id}
+    if task_state is not None:
+        expected["task_state"] = task_state
+        params["e_task_state"] = task_state
+    with_state = task_state is not None
+    change = cas.Change(uuid, None, ("heartbeat", with_state),
+                        lambda: _heartbeat_statement(with_state), params,
+                        expected, timeutils.utcnow(), record=False,
+                        conflict=aborted)
     return _apply_heartbeat(context, change)
 
 

@@ -102,9 +102,9 @@ class FakeDriver:
                     task.checkpoint(step)
                 self._wait()
                 task.checkpoint()
-                target = (task.definition.completes
-                          or task.instance["vm_state"])
-                return task.finish(power_state=POWER_STATES.get(target))
+                target = task.completes_in() or task.instance["vm_state"]
+                return task.finish(target,
+                                   power_state=POWER_STATES.get(target))
         except exception.TaskAborted as err:
             LOG.info("%s on %s stopped: %s", task.action, task.uuid, err)
         except _Stopping:

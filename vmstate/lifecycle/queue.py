@@ -98,7 +98,7 @@ def _running(matrix: Matrix, action: str | None) -> ActionDef | None:
 
 
 def _outcomes(definition: ActionDef, vm_state: str) -> set[str]:
-    return {definition.completes or vm_state, definition.fails_to or vm_state}
+    return set(definition.outcomes(vm_state))
 
 
 def reachable(matrix: Matrix, vm_state: str, running: str | None,

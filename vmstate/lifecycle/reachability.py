@@ -57,8 +57,7 @@ def _successors(matrix: Matrix) -> dict[str, frozenset[str]]:
     for action, definition in matrix.actions.items():
         starts = {vm for vm, _ in matrix.cells(action) if vm != OTHER}
         for vm in starts:
-            edges.setdefault(vm, set()).update(
-                (definition.completes or vm, definition.fails_to or vm))
+            edges.setdefault(vm, set()).update(definition.outcomes(vm))
     if BUILD.name not in matrix.actions and states.BUILDING in edges:
         edges[states.BUILDING].update(
             s for s in (BUILD.completes, BUILD.fails_to) if s)

@@ -16,7 +16,8 @@
 ``reset_state`` sets the vm_state (``active`` or ``error``, as Nova
 allows) and clears the task, whatever the instance's state but
 ``deleted``; ``clear_error`` returns an instance in ``error`` to the
-vm_state it had before, with no task and no fault. Both preempt a running
+vm_state it had before, with no task and no fault, unless that vm_state
+is transient (``building``: then only a reset helps). Both preempt a running
 task (its worker's next checkpoint raises ``TaskAborted``), forget the
 failure counters, and are recorded in the history with the admin's user,
 project and request id and the reason given. Who may call them is the
@@ -68,11 +69,19 @@ def reset_state(context: Any, uuid: str, vm_state: str, reason: str,
     return db_reset.reset_state(context, uuid, vm_state, reason, fault)
 
 
-def clear_error(context: Any, uuid: str, reason: str) -> dict[str, Any]:
+def clear_error(context: Any, uuid: str, reason: str,
+                matrix: Matrix | None = None) -> dict[str, Any]:
     """Return an instance in error to its vm_state before the error.
+
+    Never to a vm_state the matrix calls transient (``building``: held
+    only while a task runs, so an instance idle there could never leave
+    it): that answers 409 and names ``reset``.
 
     :raises Invalid: the reason is empty.
     :raises InstanceNotFound: no such instance visible to ``context``.
-    :raises StateConflict: not in error, or no vm_state to return to.
+    :raises StateConflict: not in error, no vm_state to return to, or a
+        transient one.
     """
-    return db_reset.clear_error(context, uuid, reason)
+    matrix = matrix or matrix_mod.get()
+    return db_reset.clear_error(context, uuid, reason,
+                                transient=matrix.transient)

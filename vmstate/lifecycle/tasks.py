@@ -95,21 +95,51 @@ def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
         instance's state (Nova's 409 message, with ``allowed_actions``).
     :raises StateConflict: the instance is not as ``expected``.
     :raises Conflict: the ``claim`` failed; nothing was started.
+
+    An action whose definition names an ``unlaunched`` substitute
+    (Nova's ``soft_delete``: ``delete``) begins only on an instance that
+    launched; on one that never did, the substitute begins instead (its
+    history row names the substitute and why). Each is one UPDATE that
+    checks the instance's history in its WHERE clause.
     """
     matrix = matrix or matrix_mod.get()
     definition = matrix.definition(action)
+    substitute = definition.unlaunched
+    if substitute is None or substitute not in matrix.actions:
+        return _begin(context, uuid, definition, matrix, reason, expected,
+                      claim, None)
+    try:
+        return _begin(context, uuid, definition, matrix, reason, expected,
+                      claim, True)
+    except exception.InstanceInvalidState as refusal:
+        why = "%s of an instance that never launched" % action
+        try:
+            return _begin(context, uuid, matrix.definition(substitute),
+                          matrix, "%s: %s" % (why, reason) if reason
+                          else why, expected, claim, False)
+        except exception.InstanceInvalidState:
+            raise refusal from None
+
+
+def _begin(context: Any, uuid: str, definition: ActionDef, matrix: Matrix,
+           reason: str | None, expected: Mapping[str, Any] | None,
+           claim: Any, launched: bool | None) -> "Task":
+    action = definition.name
     allowed = allowed_cells(matrix, action)
     for attempt in range(1, _BEGIN_ATTEMPTS + 1):
         try:
             instance = db_api.begin(context, uuid, action, allowed,
                                     definition.begins, reason=reason,
-                                    expected=expected, claim=claim)
+                                    expected=expected, claim=claim,
+                                    launched=launched)
         except exception.StateConflict as err:
             if expected and not _as_expected(expected, err.actual):
                 raise
             vm_state: str = err.actual["vm_state"]
             task_state: str | None = err.actual["task_state"]
-            if (attempt < _BEGIN_ATTEMPTS
+            # With a launched condition, an admitted cell means the
+            # history said no: that is an answer, not a race to retry.
+            if (launched is None and attempt < _BEGIN_ATTEMPTS
                     and allowed.admits(vm_state, task_state)):
                 continue
             raise matrix.refusal(action, uuid, vm_state,
@@ -239,19 +269,36 @@ class Task:
                power_state: int | None = None) -> dict[str, Any]:
         """Complete the action and clear its task.
 
-        :param vm_state: the vm_state reached (default: the action's
-            ``completes``; ``None``: unchanged).
+        :param vm_state: the vm_state reached (default:
+            :meth:`completes_in`; ``None``: unchanged).
         :param power_state: the power state observed, if known.
         :raises TaskAborted: someone else changed the instance meanwhile;
             nothing was written.
         """
-        target = self.definition.completes if vm_state is _UNSET else vm_state
+        target = self.completes_in() if vm_state is _UNSET else vm_state
         values: dict[str, Any] = {}
         if target is not None:
             values["vm_state"] = target
         if power_state is not None:
             values["power_state"] = power_state
         return self._end(values, reason=None)
+
+    def completes_in(self) -> str | None:
+        """The vm_state the action completes in, by the matrix's
+        completion rule (:class:`vmstate.matrix.ActionDef`): its
+        ``completes``, or the vm_state the operation began in when the
+        rule resumes that one (a rebuild of a stopped server ends
+        stopped). ``None``: the vm_state is left as it is.
+        """
+        definition = self.definition
+        if not definition.resumes:
+            return definition.completes
+        if definition.origin:
+            origin = db_api.origin_vm_state(self.context, self.uuid,
+                                            definition.origin)
+        else:
+            origin = self._origin["vm_state"]
+        return definition.completion(origin)
 
     def fail(self, error: BaseException | str,
              vm_state: str | None = _UNSET) -> dict[str, Any]:

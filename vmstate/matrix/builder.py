@@ -50,6 +50,17 @@ class ActionDef:
     it was). ``completes``: the vm_state reached when it finishes (``None``:
     unchanged). ``fails_to``: the vm_state on failure (``None``: unchanged,
     only the task is cleared).
+
+    The completion rule: ``resumes`` names vm_states the action returns
+    to instead of ``completes`` when the instance was in one of them
+    before the operation began (Nova: a rebuild, an evacuation, a resize
+    of a stopped server end stopped). The operation begins with this
+    action, or, when ``origin`` names actions, with the last of those
+    (confirm_resize and revert_resize return to the vm_state before the
+    ``resize`` or ``migrate``).
+
+    ``unlaunched``: the action that runs instead on an instance that
+    never launched (Nova deletes, rather than soft-deletes, one).
     """
 
     name: str
@@ -57,6 +68,28 @@ class ActionDef:
     completes: str | None = None
     fails_to: str | None = states.ERROR
     plugin: str | None = None
+    resumes: frozenset[str] = frozenset()
+    origin: tuple[str, ...] = ()
+    unlaunched: str | None = None
+
+    def completion(self, origin: str | None) -> str | None:
+        """The vm_state reached on completion, the operation having begun
+        in vm_state ``origin`` (``None``: not known)."""
+        if origin is not None and origin in self.resumes:
+            return origin
+        return self.completes
+
+    def outcomes(self, vm_state: str) -> frozenset[str]:
+        """Every vm_state the action may end in (completed or failed),
+        started from ``vm_state``."""
+        if not self.resumes:
+            done = {self.completes or vm_state}
+        elif self.origin:
+            # The origin is older than this start: any of them.
+            done = {self.completes or vm_state, *self.resumes}
+        else:
+            done = {self.completion(vm_state) or vm_state}
+        return frozenset(done | {self.fails_to or vm_state})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,6 +154,7 @@ class Builder:
         self._actions: dict[str, ActionDef] = {}
         self._rules: list[Rule] = []
         self._timeouts: dict[str, TimeoutDef] = {}
+        self._transient: dict[str, str] = {}
         self._plugin = "<builder>"
         self._frozen = False
 
@@ -158,12 +192,26 @@ class Builder:
     def actions(self) -> tuple[str, ...]:
         return tuple(self._actions)
 
-    def declare_vm_state(self, *names: str) -> None:
-        """Declare vm_states; declaring a known one again is harmless."""
+    def declare_vm_state(self, *names: str, transient: bool = False
+                         ) -> None:
+        """Declare vm_states; declaring a known one again is harmless.
+
+        :param transient: these vm_states are held only while a task
+            carries the instance through them (``building``; the
+            blueprint's ``rebuilding``, ``migrating``, ``resizing``): an
+            instance idle there is stuck, so ``clear_error`` never
+            returns an instance to one (an admin resets it instead).
+        """
         self._check_open()
         for name in names:
             self._check_name("vm_state", name)
             self._vm_states.setdefault(name, self._plugin)
+            if transient:
+                self._transient.setdefault(name, self._plugin)
+
+    @property
+    def transient_vm_states(self) -> tuple[str, ...]:
+        return tuple(self._transient)
 
     def declare_task_state(self, *names: str) -> None:
         """Declare task_states (``None``, no task, always exists)."""
@@ -174,11 +222,19 @@ class Builder:
 
     def declare_action(self, name: str, begins: str | None = None,
                        completes: str | None = None,
-                       fails_to: str | None = states.ERROR) -> None:
+                       fails_to: str | None = states.ERROR,
+                       resumes: Iterable[str] = (),
+                       origin: Iterable[str] = (),
+                       unlaunched: str | None = None) -> None:
         """Declare an action, or redefine what it does.
 
+        ``resumes``, ``origin`` and ``unlaunched`` are the completion
+        rule and the never-launched substitute (see :class:`ActionDef`);
+        the actions they name are checked when the matrix compiles, so
+        that plugins may declare them in any order.
+
         :raises MatrixError: when ``begins`` is not a declared task_state or
-            ``completes``/``fails_to`` not a declared vm_state.
+            ``completes``/``fails_to``/``resumes`` not declared vm_states.
         """
         self._check_open()
         self._check_name("action", name)
@@ -188,8 +244,12 @@ class Builder:
                              ("fails_to", fails_to)):
             if value is not None:
                 self._known_vm_state(value, field)
-        self._actions[name] = ActionDef(name, begins, completes, fails_to,
-                                        self._plugin)
+        resumes = frozenset(resumes)
+        for value in resumes:
+            self._known_vm_state(value, "resumes")
+        self._actions[name] = ActionDef(
+            name, begins, completes, fails_to, self._plugin,
+            resumes=resumes, origin=tuple(origin), unlaunched=unlaunched)
 
     def _check_name(self, kind: str, name: object) -> None:
         if not isinstance(name, str) or not name or name == states.ANY:
@@ -315,10 +375,21 @@ class Builder:
         """Freeze the builder into an immutable :class:`Matrix`."""
         from vmstate.matrix.compiled import Matrix
 
+        for action in self._actions.values():
+            named = [*action.origin, *([action.unlaunched]
+                                       if action.unlaunched else [])]
+            for other in named:
+                if other not in self._actions:
+                    raise exception.MatrixError(
+                        "matrix plugin %r: action %r names unknown action "
+                        "%r (origin or unlaunched)" % (
+                            action.plugin, action.name, other),
+                        plugin=action.plugin)
         self._frozen = True
         return Matrix(plugins=tuple(plugins),
                       vm_states=tuple(self._vm_states),
                       task_states=tuple(self._task_states),
                       actions=dict(self._actions),
                       rules=tuple(self._rules),
-                      timeouts=dict(self._timeouts))
+                      timeouts=dict(self._timeouts),
+                      transient=frozenset(self._transient))

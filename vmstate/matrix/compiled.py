@@ -21,6 +21,10 @@ The matrix is total: a vm_state or task_state outside the vocabulary is
 looked up as :data:`OTHER`, which only wildcard (``"*"``) rules cover. So
 Nova's unchecked actions (delete, force_delete) stay possible on an
 instance whose state some other system wrote, and nothing else is.
+
+A terminal vm_state (:data:`vmstate.states.TERMINAL_VM_STATES`,
+``deleted``) allows no action, whatever the rules say: a ``"*"`` rule
+(Nova's delete) covers every other cell, never that one.
 """
 
 from collections.abc import Iterable
@@ -30,6 +34,7 @@ import types
 from typing import Any
 
 from vmstate import exception
+from vmstate import states
 from vmstate.matrix.builder import ALLOW
 from vmstate.matrix.builder import ActionDef
 from vmstate.matrix.builder import Rule
@@ -37,6 +42,11 @@ from vmstate.matrix.builder import TimeoutDef
 
 #: The lookup key of a state outside the vocabulary.
 OTHER = "*"
+
+#: vm_states that allow no action (see the module docstring).
+TERMINAL = frozenset(states.TERMINAL_VM_STATES)
+#: The rule an explanation names for a terminal vm_state.
+TERMINAL_RULE = "terminal vm_state: nothing leaves it"
 
 Cell = tuple[str, str | None]
 _EMPTY: frozenset[str] = frozenset()
@@ -77,8 +87,8 @@ class Matrix:
     """
 
     __slots__ = ("plugins", "vm_states", "task_states", "actions", "rules",
-                 "timeouts", "_by_cell", "_cells", "_vm_ok", "_known_vm",
-                 "_known_task")
+                 "timeouts", "transient", "_by_cell", "_cells", "_vm_ok",
+                 "_known_vm", "_known_task")
 
     plugins: tuple[str, ...]
     vm_states: tuple[str, ...]
@@ -89,6 +99,9 @@ class Matrix:
     #: :meth:`Builder.timeout`); the deployment's configuration may
     #: override these (:mod:`vmstate.lifecycle.timeouts`).
     timeouts: Mapping[str, TimeoutDef]
+    #: vm_states held only while a task runs (see
+    #: :meth:`Builder.declare_vm_state`).
+    transient: frozenset[str]
     _by_cell: Mapping[Cell, frozenset[str]]
     _cells: Mapping[str, frozenset[Cell]]
     _vm_ok: Mapping[str, frozenset[str]]
@@ -99,7 +112,8 @@ class Matrix:
                  task_states: tuple[str, ...],
                  actions: Mapping[str, ActionDef],
                  rules: tuple[Rule, ...],
-                 timeouts: Mapping[str, TimeoutDef] | None = None) -> None:
+                 timeouts: Mapping[str, TimeoutDef] | None = None,
+                 transient: frozenset[str] = frozenset()) -> None:
         known_vm = frozenset(vm_states)
         known_task = frozenset(task_states)
         vm_keys = (*vm_states, OTHER)
@@ -113,14 +127,19 @@ class Matrix:
         for action, action_rules in by_rule.items():
             allowed = set()
             for vm in vm_keys:
+                if vm in TERMINAL:
+                    continue
                 for task in task_keys:
                     if _decide(action_rules, vm, task, known_vm,
                                known_task)[0]:
                         allowed.add((vm, task))
             cells[action] = frozenset(allowed)
 
+        # Terminal vm_states have their (empty) cells even when the
+        # vocabulary does not declare them: they never fall back to OTHER.
         by_cell: dict[Cell, set[str]] = {
-            (vm, task): set() for vm in vm_keys for task in task_keys}
+            (vm, task): set() for vm in (*vm_keys, *TERMINAL)
+            for task in task_keys}
         for action, allowed_cells in cells.items():
             for cell in allowed_cells:
                 by_cell[cell].add(action)
@@ -132,6 +151,7 @@ class Matrix:
         s(self, "actions", types.MappingProxyType(dict(actions)))
         s(self, "rules", tuple(rules))
         s(self, "timeouts", types.MappingProxyType(dict(timeouts or {})))
+        s(self, "transient", frozenset(transient))
         s(self, "_known_vm", known_vm)
         s(self, "_known_task", known_task)
         s(self, "_cells", types.MappingProxyType(cells))
@@ -155,7 +175,8 @@ class Matrix:
 
     def key(self, vm_state: str, task_state: str | None) -> Cell:
         """The lookup key of a cell: unknown states become :data:`OTHER`."""
-        return (vm_state if vm_state in self._known_vm else OTHER,
+        return (vm_state if vm_state in self._known_vm
+                or vm_state in TERMINAL else OTHER,
                 task_state if task_state is None
                 or task_state in self._known_task else OTHER)
 
@@ -220,6 +241,9 @@ class Matrix:
         """
         self.cells(action)
         vm, task = self.key(vm_state, task_state)
+        if vm in TERMINAL:
+            return Explanation(action, vm_state, task_state, False,
+                               "vm_state", "vmstate", TERMINAL_RULE)
         rules = [r for r in self.rules if r.action == action]
         allowed, rule = _decide(rules, vm, task, self._known_vm,
                                 self._known_task)
@@ -246,15 +270,22 @@ class Matrix:
     def transitions(self) -> list[tuple[str, str, str]]:
         """``(from_vm_state, action, to_vm_state)`` for every known start.
 
-        An action that leaves the vm_state unchanged loops on its state.
+        An action that leaves the vm_state unchanged loops on its state;
+        one with a completion rule has an edge to each vm_state it may
+        complete in (a rebuild from stopped: back to stopped).
         """
         edges = []
         for action in sorted(self.actions):
-            completes = self.actions[action].completes
+            definition = self.actions[action]
             starts = sorted({vm for vm, _ in self._cells[action]
                              if vm != OTHER})
             for vm in starts:
-                edges.append((vm, action, completes or vm))
+                targets = {definition.completion(vm) or vm}
+                if definition.origin:
+                    # Where the operation began is older than this start.
+                    targets |= definition.resumes
+                for target in sorted(targets):
+                    edges.append((vm, action, target))
         return edges
 
     def as_dict(self) -> dict[str, Any]:

@@ -21,8 +21,8 @@ from vmstate.db import engine as db_engine
 
 A, OWN, X, S = base.ADMIN, base.OWNER, base.OTHER, base.SERVICE
 CONTRACT_VIEW = {"uuid", "project_id", "vm_state", "task_state",
-                 "power_state", "version", "created_at", "updated_at",
-                 "allowed_actions"}
+                 "task_id", "power_state", "version", "created_at",
+                 "updated_at", "allowed_actions"}
 
 
 class TestCreate(base.APITestCase):
@@ -364,7 +364,8 @@ class TestUpdate(base.APITestCase):
 
     def test_admin_may_update(self):
         inst = self.create()
-        self.patch(self.path(inst), {"instance": {"power_state": 1}},
+        self.patch(self.path(inst), {"instance": {"power_state": 1},
+                                     "expected": {"vm_state": "building"}},
                    headers=A)
 
     def test_members_may_not(self):
@@ -381,9 +382,11 @@ class TestUpdate(base.APITestCase):
         inst = self.create()
         res = self.patch(self.path(inst), {
             "instance": {"vm_state": "active", "task_state": None},
-            "expected": {"task_state": "spawning"}}, status=409)
+            "expected": {"task_state": "spawning",
+                         "task_id": inst["task_id"]}}, status=409)
         fault = self.fault(res, "conflictingRequest", 409)
-        self.assertEqual({"task_state": "spawning"}, fault["expected"])
+        self.assertEqual({"task_state": "spawning",
+                          "task_id": inst["task_id"]}, fault["expected"])
         self.assertEqual("scheduling", fault["actual"]["task_state"])
         self.assertEqual("building", fault["actual"]["vm_state"])
         shown = self.get(self.path(inst)).json["instance"]
@@ -424,8 +427,72 @@ class TestUpdate(base.APITestCase):
 
     def test_unknown_instance(self):
         res = self.patch("/v1/instances/%s" % self.new_uuid(),
-                         {"instance": {"power_state": 1}}, status=404)
+                         {"instance": {"power_state": 1},
+                          "expected": {"version": 1}}, status=404)
         self.fault(res, "itemNotFound", 404)
+
+
+class TestFencedUpdate(base.APITestCase):
+    """A report that changes a running task names it (issue 11)."""
+
+    def path(self, inst):
+        return "/v1/instances/%s" % inst["uuid"]
+
+    def test_expected_is_required(self):
+        inst = self.create(vm_state="active", task_state=None)
+        res = self.patch(self.path(inst), {"instance": {"vm_state": "error"}},
+                         status=400)
+        self.assertIn("'expected' is a required property",
+                      self.fault(res, "badRequest", 400)["message"])
+        self.assertEqual(inst, self.get(self.path(inst)).json["instance"])
+
+    def test_a_task_state_alone_is_no_fence(self):
+        inst = self.create(vm_state="active", task_state=None)
+        first = self.act(inst["uuid"], "rebuild").json["instance"]
+        second = self.act(inst["uuid"], "evacuate", headers=A).json[
+            "instance"]
+        self.assertEqual(("rebuilding", "rebuilding"),
+                         (first["task_state"], second["task_state"]))
+        self.assertNotEqual(first["task_id"], second["task_id"])
+        stale = {"instance": {"vm_state": "error", "task_state": None},
+                 "expected": {"task_state": "rebuilding"}}
+        res = self.patch(self.path(inst), stale, status=400)
+        message = self.fault(res, "badRequest", 400)["message"]
+        self.assertIn("expected.task_id", message)
+        self.assertIn("expected.version", message)
+        # Named: the stale worker's task is over.
+        stale["expected"] = {"task_id": first["task_id"]}
+        self.patch(self.path(inst), stale, status=409)
+        res = self.post(self.path(inst) + "/heartbeat",
+                        {"task_id": first["task_id"]}, headers=base.SERVICE,
+                        status=409)
+        # The evacuation's worker is not disturbed.
+        shown = self.get(self.path(inst)).json["instance"]
+        self.assertEqual(second["task_id"], shown["task_id"])
+        self.post(self.path(inst) + "/heartbeat",
+                  {"task_id": second["task_id"], "task_state": "rebuilding"},
+                  headers=base.SERVICE)
+        done = self.patch(self.path(inst), {
+            "instance": {"vm_state": "active", "task_state": None},
+            "expected": {"task_id": second["task_id"]}}).json["instance"]
+        self.assertEqual(("active", None, None),
+                         (done["vm_state"], done["task_state"],
+                          done["task_id"]))
+
+    def test_the_version_is_a_fence(self):
+        inst = self.create(vm_state="active", task_state=None)
+        started = self.act(inst["uuid"], "stop").json["instance"]
+        done = self.patch(self.path(inst), {
+            "instance": {"vm_state": "stopped", "task_state": None},
+            "expected": {"version": started["version"]}}).json["instance"]
+        self.assertEqual("stopped", done["vm_state"])
+
+    def test_no_task_needs_no_fence(self):
+        inst = self.create(vm_state="active", task_state=None)
+        done = self.patch(self.path(inst), {
+            "instance": {"vm_state": "stopped"},
+            "expected": {"task_state": None}}).json["instance"]
+        self.assertEqual("stopped", done["vm_state"])
 
 
 class TestEvents(base.APITestCase):
@@ -433,20 +500,23 @@ class TestEvents(base.APITestCase):
     def test_history_is_a_chain(self):
         inst = self.create(vm_state="active", task_state=None,
                            power_state=1)
-        self.act(inst["uuid"], "stop")
+        task_id = self.act(inst["uuid"], "stop").json["instance"]["task_id"]
         self.patch("/v1/instances/%s" % inst["uuid"], {
             "instance": {"vm_state": "stopped", "task_state": None,
                          "power_state": 4},
-            "expected": {"task_state": "powering-off"}})
+            "expected": {"task_id": task_id}})
         events = self.get("/v1/instances/%s/events" % inst["uuid"],
                           headers=OWN).json["events"]
         self.assertEqual([1, 2, 3], [e["version"] for e in events])
         self.assertEqual(["create", "stop", "update"],
                          [e["action"] for e in events])
         for event in events:
-            self.assertEqual({"version", "action", "from", "to",
+            self.assertEqual({"version", "action", "task_id", "from", "to",
                               "created_at", "request_id"}, set(event))
             self.assertTrue(event["request_id"].startswith("req-"))
+        # The stop's start and its end belong to its task.
+        self.assertEqual([None, task_id, task_id],
+                         [e["task_id"] for e in events])
         for before, after in zip(events, events[1:], strict=False):
             self.assertEqual(before["to"], after["from"])
         self.assertEqual({"vm_state": "active", "task_state":

@@ -53,7 +53,7 @@ class LifecycleAPITestCase(base.APITestCase):
             values["power_state"] = power_state
         return self.patch(self.path(inst), {
             "instance": values,
-            "expected": {"task_state": current["task_state"]}})
+            "expected": {"task_id": current["task_id"]}})
 
     def history(self, inst):
         return [(e["action"], e["to"]["vm_state"], e["to"]["task_state"])
@@ -244,6 +244,18 @@ class TestReset(LifecycleAPITestCase):
         self.assertIn("not in error", self.fault(
             res, "conflictingRequest", 409)["message"])
 
+    def test_clear_error_after_a_failed_build_names_reset(self):
+        inst = self.create()            # building, its build task running
+        self.finish(inst, "error")      # the build failed
+        res = self.post(self.path(inst, "/clear_error"), {"reason": "x"},
+                        status=409)
+        message = self.fault(res, "conflictingRequest", 409)["message"]
+        self.assertIn("building", message)
+        self.assertIn("/reset", message)
+        shown = self.get(self.path(inst)).json["instance"]
+        self.assertEqual(("error", None), (shown["vm_state"],
+                                           shown["task_state"]))
+
     def test_clear_error_without_history(self):
         inst = self.active(vm_state="error")
         res = self.post(self.path(inst, "/clear_error"), {"reason": "x"},
@@ -258,11 +270,12 @@ class TestHeartbeat(LifecycleAPITestCase):
         clock = self.useFixture(lifecycle_fixtures.Clock())
         self.flags(group="lifecycle", task_timeouts={"rebooting": "60"})
         inst = self.active()
-        version = self.act(inst["uuid"], "reboot").json["instance"][
-            "version"]
+        started = self.act(inst["uuid"], "reboot").json["instance"]
+        version, task_id = started["version"], started["task_id"]
         clock.advance(50)
         res = self.post(self.path(inst, "/heartbeat"),
-                        {"task_state": "rebooting"}, headers=S, status=200)
+                        {"task_id": task_id, "task_state": "rebooting"},
+                        headers=S, status=200)
         self.assertEqual(version, res.json["instance"]["version"])
         clock.advance(50)
         self.assertEqual(0, lifecycle.Sweeper().sweep().total_fired)
@@ -270,22 +283,26 @@ class TestHeartbeat(LifecycleAPITestCase):
         self.assertEqual(1, lifecycle.Sweeper().sweep().total_fired)
         # The task is over: the worker hears it.
         res = self.post(self.path(inst, "/heartbeat"),
-                        {"task_state": "rebooting"}, headers=S, status=409)
+                        {"task_id": task_id}, headers=S, status=409)
         self.assertIn("preempted", self.fault(res, "conflictingRequest",
                                               409)["message"])
 
     def test_policy_and_input(self):
         inst = self.active()
+        task_id = self.new_uuid()
         res = self.post(self.path(inst, "/heartbeat"),
-                        {"task_state": "rebooting"}, headers=OWN,
-                        status=403)
+                        {"task_id": task_id}, headers=OWN, status=403)
         self.fault(res, "forbidden", 403)
-        for body in ({}, {"task_state": ""}, {"task_state": None},
-                     {"task_state": "rebooting", "x": 1}):
+        # A heartbeat names its task: a task_state alone is refused.
+        for body in ({}, {"task_state": "rebooting"}, {"task_id": ""},
+                     {"task_id": None}, {"task_id": "abc"},
+                     {"task_id": task_id, "task_state": ""},
+                     {"task_id": task_id, "task_state": None},
+                     {"task_id": task_id, "x": 1}):
             self.post(self.path(inst, "/heartbeat"), body, headers=S,
                       status=400)
         self.post("/v1/instances/%s/heartbeat" % self.new_uuid(),
-                  {"task_state": "rebooting"}, headers=S, status=404)
+                  {"task_id": task_id}, headers=S, status=404)
 
 
 class TestPowerState(LifecycleAPITestCase):

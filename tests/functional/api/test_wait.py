@@ -46,8 +46,11 @@ class WaitAPITestCase(base.APITestCase):
             self.assertEqual(expected[field], actual[field], field)
 
     def report(self, uuid, **values):
-        """PATCH new states, as a compute service does."""
-        return self.patch("/v1/instances/%s" % uuid, {"instance": values})
+        """PATCH new states, as a compute service does (fenced on the
+        version it read)."""
+        seen = self.get("/v1/instances/%s" % uuid).json["instance"]
+        return self.patch("/v1/instances/%s" % uuid, {
+            "instance": values, "expected": {"version": seen["version"]}})
 
     def wait_path(self, uuid, *targets, timeout=None):
         query = "&".join("for=%s" % t for t in targets)

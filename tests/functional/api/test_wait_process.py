@@ -77,7 +77,8 @@ class TestLongPolls(testtools.TestCase):
         self.assertLess(time.monotonic() - began, PATIENCE / 4)
         status, body = self.api.request(
             "PATCH", "/v1/instances/%s" % self.uuid,
-            {"instance": {"vm_state": "stopped", "power_state": 4}})
+            {"instance": {"vm_state": "stopped", "power_state": 4},
+             "expected": {"version": 1}})
         self.assertEqual(200, status, body)
         answers = self.answers()
         self.assertLess(time.monotonic() - began, PATIENCE / 2,

@@ -12,8 +12,10 @@
 
 """The history checker against a real vmstate-api on each database.
 
-Concurrent clients, then an audit of every instance's history: it must
-find zero violations on SQLite, PostgreSQL and MariaDB.
+Concurrent clients (reports fenced on task ids or versions, admin
+resets) and the service's sweeper firing timeouts, then an audit of every
+instance's history: it must find zero violations on SQLite, PostgreSQL
+and MariaDB, issue 11's invariants included.
 """
 
 import io
@@ -32,7 +34,12 @@ GUARD_OPERATIONS = 90
 class _History:
 
     def test_no_violation_under_concurrency(self):
-        conf = "[database]\nconnection = %s\n" % self.url
+        # The sweeper fires timeouts during the run: its changes are
+        # audited too (retries, clears, errors).
+        conf = ("[database]\nconnection = %s\n[lifecycle]\n"
+                "task_timeouts = rebooting:0.5:retry, powering-off:0.5:clear,"
+                " resize_prep:0.5:error, resize_confirming:0.5:clear\n"
+                "sweep_interval = 0.2\n" % self.url)
         api = self.useFixture(test_process.APIProcess(extra_conf=conf))
         ledger, events = history_check.run(
             "http://%s:%d" % (api.host, api.port), clients=CLIENTS,

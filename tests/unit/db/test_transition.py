@@ -137,7 +137,7 @@ class TestChange(base.TestCase):
                            inst["state_changed_at"])
         event = after["event"]
         self.assertEqual(
-            {"version": 2, "action": "stop",
+            {"version": 2, "action": "stop", "task_id": None,
              "from": {"vm_state": "active", "task_state": None,
                       "power_state": 0},
              "to": {"vm_state": "stopped", "task_state": None,

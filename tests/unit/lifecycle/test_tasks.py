@@ -290,20 +290,24 @@ class TestTasklessActions(base.TestCase):
         self.assertRaises(exception.Invalid, task.checkpoint)
 
     def test_finish_moves_the_vm_state(self):
-        uuid = self.create(vm_state="resized")["uuid"]
-        with lifecycle.begin(self.ctx, uuid, "confirm_resize") as task:
+        # The blueprint's actions run no task, and complete somewhere.
+        blueprint = matrix_mod.load(["blueprint"])
+        uuid = self.create()["uuid"]
+        with lifecycle.begin(self.ctx, uuid, "stop",
+                             matrix=blueprint) as task:
             self.assertIsNone(task.task_id)
         inst = api.instance_get(self.ctx, uuid)
-        self.assertEqual(("active", None, 3),
+        self.assertEqual(("stopped", None, 3),
                          (inst["vm_state"], inst["task_state"],
                           inst["version"]))
 
     def test_finish_after_a_task_started_meanwhile(self):
-        uuid = self.create(vm_state="resized")["uuid"]
-        task = lifecycle.begin(self.ctx, uuid, "confirm_resize")
+        blueprint = matrix_mod.load(["blueprint"])
+        uuid = self.create()["uuid"]
+        task = lifecycle.begin(self.ctx, uuid, "stop", matrix=blueprint)
         lifecycle.begin(self.ctx, uuid, "delete")
         self.assertRaises(exception.TaskAborted, task.finish)
-        self.assertEqual("resized", api.instance_get(self.ctx,
+        self.assertEqual("active", api.instance_get(self.ctx,
                                                      uuid)["vm_state"])
 
     def test_fail_keeps_the_running_task(self):

@@ -90,6 +90,10 @@ def _matches(vm_column, task_column, vm_state, task_state):
 
 
 def expected_actions(vm_state, task_state):
+    # vmstate's one rule over the table: deleted is terminal (the table's
+    # "terminate a deleted instance" is refused).
+    if vm_state == "deleted":
+        return frozenset()
     matching = [(_specificity(vm, task), actions)
                 for vm, task, actions in ROWS
                 if _matches(vm, task, vm_state, task_state)]

@@ -45,15 +45,66 @@ ROW = {"uuid": UUID, "vm_state": "stopped", "task_state": None,
 class TestAudit(base.TestCase):
 
     def audit(self, events, row=ROW, acknowledged=((2, "stop"),
-                                                   (3, "update"))):
+                                                   (3, "update")),
+              fences=None):
         ledger = hc.Ledger()
         for version, kind in acknowledged:
             ledger.acknowledged[(UUID, version)] = kind
+            if kind == "update":
+                # Reports fenced on the version they read.
+                ledger.fences[(UUID, version)] = {"version": version - 1}
+        for key, fence in (fences or {}).items():
+            ledger.fences[(UUID, key)] = fence
         hc._audit_one(UUID, row, events, matrix_mod.load(["nova"]), ledger)
         return ledger.violations
 
     def test_a_good_history_has_no_violation(self):
         self.assertEqual([], self.audit(GOOD))
+
+    def test_nothing_leaves_deleted(self):
+        events = [
+            event(1, "create", snap(None, None, None), snap("deleted")),
+            event(2, "update", snap("deleted"), snap("active")),
+        ]
+        found = self.audit(events, row=dict(ROW, vm_state="active",
+                                            power_state=1, version=2),
+                           acknowledged=((2, "update"),))
+        self.assertTrue(any("left deleted" in v for v in found), found)
+
+    def test_a_report_naming_only_the_task_state_is_no_owner(self):
+        events = copy.deepcopy(GOOD)
+        for e in events[1:]:
+            e["task_id"] = "t1"
+        found = self.audit(events, fences={
+            3: {"task_state": "powering-off"}})
+        self.assertTrue(any("without owning it" in v for v in found), found)
+        # Named by its id: the owner.
+        self.assertEqual([], self.audit(events, fences={
+            3: {"task_id": "t1"}}))
+        # Another task's id: not the owner.
+        found = self.audit(events, fences={3: {"task_id": "t2"}})
+        self.assertTrue(any("without owning it" in v for v in found), found)
+
+    def test_a_resize_confirmed_and_reverted(self):
+        events = [
+            event(1, "create", snap(None, None, None), snap("resized")),
+            event(2, "confirm_resize", snap("resized"),
+                  snap("resized", "resize_confirming")),
+            event(3, "update", snap("resized", "resize_confirming"),
+                  snap("resized")),
+            event(4, "revert_resize", snap("resized"),
+                  snap("resized", "resize_reverting")),
+            event(5, "update", snap("resized", "resize_reverting"),
+                  snap("active")),
+        ]
+        found = self.audit(events, row=dict(ROW, vm_state="active",
+                                            power_state=1, version=5),
+                           acknowledged=((2, "confirm_resize"),
+                                         (3, "update"),
+                                         (4, "revert_resize"),
+                                         (5, "update")))
+        self.assertTrue(any("confirmed or reverted already" in v
+                            for v in found), found)
 
     def test_gap_in_versions(self):
         events = copy.deepcopy(GOOD)

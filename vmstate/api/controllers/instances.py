@@ -37,6 +37,7 @@ from vmstate.conf import CONF
 from vmstate.db import api as db_api
 from vmstate.db import queue as db_queue
 from vmstate.lifecycle import queue as lifecycle_queue
+from vmstate.lifecycle import updates
 
 LIST_PARAMS = {"vm_state", "task_state", "limit", "marker", "project_id"}
 EVENT_PARAMS = {"since", "limit", "marker"}
@@ -103,9 +104,8 @@ class InstanceController:
         scoped, uuid, _row = common.authorize_instance(
             "vmstate:instance:update", ctx, self.uuid)
         body = validation.body(pecan.request, _schema("update"))
-        row = db_api.transition(scoped, uuid, body["instance"],
-                                expected=body.get("expected"),
-                                action="update", reason=body.get("reason"))
+        row = updates.update(scoped, uuid, body["instance"],
+                             body.get("expected"), reason=body.get("reason"))
         return {"instance": lifecycle_ctl.instance_view(ctx, row,
                                                         matrix_mod.get())}
 

@@ -59,9 +59,11 @@ CLEAR_ERROR_SCHEMA = {
 
 HEARTBEAT_SCHEMA = {
     "type": "object",
-    "properties": {"task_state": {"type": "string", "minLength": 1,
-                                  "maxLength": 255}},
-    "required": ["task_state"],
+    "properties": {
+        "task_id": {"type": "string", "pattern": schemas.UUID_PATTERN},
+        "task_state": {"type": "string", "minLength": 1, "maxLength": 255},
+    },
+    "required": ["task_id"],
     "additionalProperties": False,
 }
 
@@ -147,9 +149,9 @@ class ClearErrorController(_SubResource):
         scoped, uuid, _row = common.authorize_instance(
             "vmstate:instance:clear_error", ctx, self.uuid)
         body = validation.body(pecan.request, CLEAR_ERROR_SCHEMA)
-        row = reset.clear_error(scoped, uuid,
-                                body["reason"])
-        return {"instance": instance_view(scoped, row, matrix_mod.get())}
+        matrix = matrix_mod.get()
+        row = reset.clear_error(scoped, uuid, body["reason"], matrix=matrix)
+        return {"instance": instance_view(scoped, row, matrix)}
 
 
 class PowerStateController(_SubResource):
@@ -174,8 +176,9 @@ class PowerStateController(_SubResource):
 
 
 class HeartbeatController(_SubResource):
-    """``POST /v1/instances/{uuid}/heartbeat {"task_state"}``: a worker's
-    sign of progress, which postpones its task's timeout."""
+    """``POST /v1/instances/{uuid}/heartbeat {"task_id", "task_state"?}``:
+    a worker's sign of progress, which postpones its task's timeout; 409
+    once that task is over (preempted, ended, timed out)."""
 
     @pecan.expose(generic=True, template="json")
     def index(self) -> None:
@@ -187,8 +190,8 @@ class HeartbeatController(_SubResource):
         scoped, uuid, _row = common.authorize_instance(
             "vmstate:instance:update", ctx, self.uuid)
         body = validation.body(pecan.request, HEARTBEAT_SCHEMA)
-        row = db_timeouts.heartbeat(scoped, uuid,
-                                    body["task_state"])
+        row = db_timeouts.heartbeat(scoped, uuid, body["task_id"],
+                                    body.get("task_state"))
         return {"instance": instance_view(scoped, row, matrix_mod.get())}
 
 

@@ -25,6 +25,7 @@ ANY = "*"
 VM_STATES = ("active", "building", "rebuilding", "paused", "suspended",
              "rescued", "deleted", "stopped", "migrating", "resizing",
              "error")
+TRANSIENT = ("building", "rebuilding", "migrating", "resizing")
 # The create sequence the blueprint describes, and its resize step.
 TASK_STATES = ("scheduling", "networking", "block_device_mapping",
                "spawning", "resize_verify")
@@ -72,6 +73,8 @@ RESIZE_VERIFY_ROW = (*_ACTIVE, "confirm_resize", "revert_resize")
 def configure(builder: Builder) -> None:
     """Declare the blueprint's vocabulary and its table of valid actions."""
     builder.declare_vm_state(*VM_STATES)
+    # Its vm_states that name an operation under way.
+    builder.declare_vm_state(*TRANSIENT, transient=True)
     builder.declare_task_state(*TASK_STATES)
     for action, (completes, fails_to) in ACTIONS.items():
         builder.declare_action(action, completes=completes,

@@ -44,7 +44,10 @@ GUARDS = {
                          None, None, None),
     "attach_volume": (_ATTACHABLE, IDLE, None, None, None),
     "backup": (_RUNNING_OR_NOT, IDLE, s.IMAGE_BACKUP, None, None),
-    "confirm_resize": ((s.RESIZED,), IDLE, None, s.ACTIVE, s.ERROR),
+    # A task, so that one resize is confirmed or reverted once: Nova marks
+    # the migration "confirming" instead (the guard is the same).
+    "confirm_resize": ((s.RESIZED,), IDLE, s.RESIZE_CONFIRMING, s.ACTIVE,
+                       s.ERROR),
     "delete": (ANY, ANY, s.DELETING, s.DELETED, s.ERROR),
     "delete_instance_metadata": (_RUNNING_OR_NOT, ANY, None, None, None),
     "detach_interface": ((s.ACTIVE, s.PAUSED, s.STOPPED), IDLE,
@@ -96,12 +99,34 @@ GUARDS = {
 }
 
 
+_RESIZES = ("resize", "migrate")
+
+# Completion rules: action -> (resumes, origin). A stopped server that is
+# rebuilt, evacuated, or resized (then confirmed or reverted) ends stopped,
+# as Nova does (``_rebuild_default_impl``, ``confirm_resize``,
+# ``finish_revert_resize`` keep the vm_state from before).
+COMPLETION = {
+    "rebuild": ((s.STOPPED,), ()),
+    "evacuate": ((s.STOPPED,), ()),
+    "confirm_resize": ((s.STOPPED,), _RESIZES),
+    "revert_resize": ((s.STOPPED,), _RESIZES),
+}
+
+# Nova deletes an instance that never launched instead of soft-deleting it.
+UNLAUNCHED = {"soft_delete": "delete"}
+
+
 def configure(builder: Builder) -> None:
     """Declare Nova's vocabulary and allow each action where Nova does."""
     builder.declare_vm_state(*s.VM_STATES)
+    # Nova's one vm_state that only a task (the build) holds.
+    builder.declare_vm_state(s.BUILDING, transient=True)
     builder.declare_task_state(*s.TASK_STATES)
     for action, (vm_states, task_states, begins, completes,
                  fails_to) in GUARDS.items():
+        resumes, origin = COMPLETION.get(action, ((), ()))
         builder.declare_action(action, begins=begins, completes=completes,
-                               fails_to=fails_to)
+                               fails_to=fails_to, resumes=resumes,
+                               origin=origin,
+                               unlaunched=UNLAUNCHED.get(action))
         builder.allow(action, vm_states, task_states)
