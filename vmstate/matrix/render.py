@@ -27,6 +27,7 @@ from typing import Any
 from vmstate import states
 from vmstate.matrix.builder import ActionDef
 from vmstate.matrix.compiled import OTHER
+from vmstate.matrix.compiled import TERMINAL
 from vmstate.matrix.compiled import Matrix
 
 #: Label of the vm_state row for states outside the vocabulary.
@@ -46,10 +47,16 @@ def as_json(matrix: Matrix) -> str:
     return json.dumps(matrix.as_dict(), indent=2)
 
 
+def _live(matrix: Matrix) -> list[str]:
+    """The vocabulary's vm_states but the terminal ones."""
+    return [vm for vm in matrix.vm_states if vm not in TERMINAL]
+
+
 def common_actions(matrix: Matrix) -> frozenset[str]:
-    """The actions allowed in every cell, known states or not."""
+    """The actions allowed in every cell, known states or not, but those
+    of the terminal vm_states (which allow nothing)."""
     cells = [matrix.allowed_actions(vm, task)
-             for vm in (*matrix.vm_states, OTHER)
+             for vm in (*_live(matrix), OTHER)
              for task in (None, *matrix.task_states, OTHER)]
     return frozenset.intersection(*cells)
 
@@ -110,9 +117,13 @@ def as_table(matrix: Matrix) -> str:
             ", ".join(matrix.plugins), len(matrix.actions),
             len(matrix.vm_states), len(matrix.task_states)),
     ]
+    terminal = [vm for vm in matrix.vm_states if vm in TERMINAL]
     if common:
         lines += _wrap(common, _WIDTH - 2,
-                       "Allowed in every cell, not repeated below: ")
+                       "Allowed in every cell%s, not repeated below: " % (
+                           " but %s" % ", ".join(terminal)
+                           if terminal else ""))
+
     lines += [
         "",
         "%-*s  %-*s  %s" % (vm_width, "vm_state", task_width, "task_state",
@@ -199,14 +210,18 @@ def diagram(matrix: Matrix, creation: ActionDef | None = None,
     """
     everywhere = set(matrix.vm_states)
     starts: dict[str, set[str]] = {}
-    for source, action, _target in matrix.transitions():
+    # Where each start may complete: an action with a completion rule
+    # (a rebuild of a stopped server ends stopped) has its own targets per
+    # vm_state it starts from.
+    ends: dict[tuple[str, str], set[str]] = {}
+    for source, action, end in matrix.transitions():
         starts.setdefault(action, set()).add(source)
+        ends.setdefault((action, source), set()).add(end)
 
     def target(action: str) -> str | None:
         return matrix.definition(action).completes
 
-    moving = {vm for action, sources in starts.items()
-              for vm in sources if target(action) not in (None, vm)}
+    moving = {vm for (action, vm), found in ends.items() if found - {vm}}
     terminal = everywhere - moving
     broad = {action for action, sources in starts.items()
              if len(sources) >= _BROAD_MIN
@@ -232,10 +247,11 @@ def diagram(matrix: Matrix, creation: ActionDef | None = None,
                 group_edges.setdefault(to, []).append(action)
             sources = sources - members
         for vm in sorted(sources):
-            if to in (None, vm):
-                in_place.setdefault(vm, []).append(action)
-            else:
-                edges.setdefault((vm, to), []).append(action)
+            for end in sorted(ends[(action, vm)]):
+                if end == vm:
+                    in_place.setdefault(vm, []).append(action)
+                else:
+                    edges.setdefault((vm, end), []).append(action)
     made = None
     if (creation is not None and initial in everywhere
             and creation.completes in everywhere

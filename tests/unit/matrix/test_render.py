@@ -55,9 +55,11 @@ def parse_table(text):
     common = set()
     if common_text:
         joined = " ".join(common_text)
-        prefix = "Allowed in every cell, not repeated below: "
-        assert joined.startswith(prefix), joined
-        common = set(joined[len(prefix):].split(", "))
+        # "but deleted": the terminal vm_state allows nothing at all.
+        found = re.match(r"Allowed in every cell( but [\w, -]+)?, not "
+                         r"repeated below: (.*)\Z", joined)
+        assert found, joined
+        common = set(found.group(2).split(", "))
     header, dashes = lines[i + 1], lines[i + 2]
     assert header.startswith("vm_state"), header
     starts = [m.start() for m in re.finditer(r"-+", dashes)]
@@ -92,7 +94,7 @@ def cells_from_table(m, text):
         listed = {t for tasks, _ in vm_rows for t in tasks}
         for task in (None, *m.task_states, OTHER):
             name = "None" if task is None else task
-            actions = set(common)
+            actions = set() if vm == "deleted" else set(common)
             for tasks, row_actions in vm_rows:
                 if (name in tasks or tasks == [render.ANY_TASK_LABEL]
                         or (tasks == [render.OTHER_TASK_LABEL]
@@ -223,8 +225,9 @@ class TestTable(base.TestCase):
         lines = render.as_table(matrix.load(["nova"])).splitlines()
         self.assertEqual("Matrix of plugins nova: 37 actions, 12 vm_states, "
                          "42 task_states", lines[0])
-        self.assertEqual("Allowed in every cell, not repeated below: "
-                         "delete, force_delete, soft_delete", lines[1])
+        self.assertEqual("Allowed in every cell but deleted, not repeated "
+                         "below: delete, force_delete,", lines[1])
+        self.assertEqual("  soft_delete", lines[2])
 
     def test_fits_79_columns(self):
         for name, m in matrices().items():
@@ -304,8 +307,16 @@ class TestDot(base.TestCase):
         self.assertNotIn("deleted", found["group"])
         self.assertEqual({"migrate", "resize"},
                          found["edges"][("active", "resized")])
-        self.assertEqual({"evacuate", "reboot_hard", "rebuild", "start"},
+        self.assertEqual({"reboot_hard", "start"},
                          found["edges"][("stopped", "active")])
+        # A stopped server rebuilt or evacuated ends stopped; a resize's
+        # confirmation or revert ends where the resize began.
+        self.assertLessEqual({"evacuate", "rebuild"},
+                             set(found["in_place"]["stopped"]))
+        self.assertEqual({"confirm_resize", "revert_resize"},
+                         found["edges"][("resized", "stopped")])
+        self.assertEqual({"confirm_resize", "revert_resize"},
+                         found["edges"][("resized", "active")])
         # Actions that leave the vm_state as it was are in the node, not
         # on a loop.
         self.assertIn("reboot", found["in_place"]["active"])
