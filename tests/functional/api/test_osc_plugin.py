@@ -166,4 +166,4 @@ class TestPlugin(testtools.TestCase):
         dot = self.cli("matrix", "diagram")
         self.assertTrue(dot.startswith("digraph vmstate {"), dot[:80])
         self.assertIn("plugins: nova", dot)
-        self.assertIn('"active" -> "stopped" [ label = "stop" ];', dot)
+        self.assertIn('"active" -> "stopped" [label="stop"];', dot)
