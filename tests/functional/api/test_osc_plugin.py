@@ -119,8 +119,8 @@ class TestPlugin(testtools.TestCase):
 
     def test_wait_reached_with_progress_then_timeout_then_failed(self):
         uuid = self.register("active")
-        status, _ = self.http("POST", "/v1/instances/%s/actions" % uuid,
-                              {"action": "stop"})
+        status, begun = self.http("POST", "/v1/instances/%s/actions" % uuid,
+                                  {"action": "stop"})
         self.assertEqual(202, status)
         waiting = subprocess.Popen(
             self.argv("instance", "wait", uuid, "--for", "stopped",
@@ -136,7 +136,8 @@ class TestPlugin(testtools.TestCase):
             "PATCH", "/v1/instances/%s" % uuid,
             {"instance": {"vm_state": "stopped", "task_state": None,
                           "power_state": 4},
-             "expected": {"task_state": "powering-off"}},
+             "expected": {"task_state": "powering-off",
+                          "task_id": begun["instance"]["task_id"]}},
             headers={"X-Roles": "service", "X-Project-Id": "admin"})
         self.assertEqual(200, status, body)
         out, _ = waiting.communicate(timeout=CLI_TIMEOUT)

@@ -129,6 +129,10 @@ class _Pooled:
                 ).scalars().all()
                 for session in ids:
                     conn.exec_driver_sql("KILL %d" % session)
+        # The kill also reached any other idle connection of the test's own
+        # engine (the fixture's); drop them so that its clean-up connects
+        # afresh instead of failing on a dead one.
+        self.engine.dispose()
 
 
 class TestPoolSQLite(_Pooled, base.TestCase):
