@@ -426,12 +426,17 @@ def _audit_one(uuid: str, instance: dict[str, Any],
     _audit_guard(uuid, events, matrix, ledger)
     # Changes made by guard requests are audited above; the sweeper's own
     # were told to nobody: a timeout, and the retry it begins at once.
-    history = {(uuid, e["version"]) for before, e in zip(
-        events, events[1:], strict=False)
-        if e.get("request_id") not in ledger.guard_requests
-        and not (before["action"] in swept and e["action"] in matrix.actions
-                 and e["from"]["task_state"] is None)} - events_swept
     told = {key for key in ledger.acknowledged if key[0] == uuid}
+    # A begin right after a sweep may be the sweeper's retry (told to
+    # nobody) or a client's action (told): only the untold ones are the
+    # sweeper's.
+    retries = {(uuid, e["version"]) for before, e in zip(
+        events, events[1:], strict=False)
+        if before["action"] in swept and e["action"] in matrix.actions
+        and e["from"]["task_state"] is None}
+    history = {(uuid, e["version"]) for e in events[1:]
+               if e.get("request_id") not in ledger.guard_requests
+               } - events_swept - (retries - told)
     for key in sorted(told - history):
         bad("%s: version %d was acknowledged (%s) but is not in the "
             "history" % (uuid, key[1], ledger.acknowledged[key]))
