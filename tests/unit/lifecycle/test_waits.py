@@ -438,7 +438,13 @@ class TestNoLostWakeUp(WaitTestCase):
                        bus=bus).begun()
         counter = self.count_statements()
         self.step(inst["uuid"], "stop")
-        self.step(inst["uuid"], "start")
+        task = lifecycle.begin(self.ctx, inst["uuid"], "start")
+        # The gap is found at version 4 and caught up before version 5
+        # commits (otherwise the catch-up's read would already carry
+        # version 5 with its queue, and the count below would be one
+        # less: a race, not a property of the wait).
+        waiter.until_version(4)
+        task.finish()
         result = waiter.outcome()
         self.assertEqual(("reached", ("active", "stopped", "active")),
                          (result.status, result.seen))
