@@ -43,6 +43,7 @@ from typing import Any
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import utils as sqlalchemyutils
+from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
@@ -56,6 +57,8 @@ from vmstate.db import engine
 from vmstate.db import listeners
 from vmstate.db import models
 from vmstate.db.conditions import AllowedCells
+
+LOG = logging.getLogger(__name__)
 
 __all__ = [
     "AllowedCells", "begin", "checkpoint", "instance_create",
@@ -456,6 +459,114 @@ def checkpoint(context: Any, uuid: str, task_id: str, task_state: str,
     return _apply(context, change)
 
 
+def release(context: Any, uuid: str, task_id: str, task_state: str,
+            begun_version: int, action: str, reason: str | None = None
+            ) -> dict[str, Any]:
+    """Give back task ``task_id`` (a reservation) to the state its begin
+    found, the preempted task included.
+
+    ``begun_version`` is the version the reservation's begin wrote; its
+    history row says what the begin found. When that was another task
+    (the reservation preempted it, as a delete preempts a build), that
+    task is put back as it was: its ``task_id``, ``task_action`` and start
+    time (from the first history row of that task), a fresh heartbeat. Its
+    worker's next checkpoint then succeeds, as if the reservation had
+    never happened. When the history no longer holds that task (purged),
+    the task_state is put back under a new task id, which the sweeper's
+    timeout ends like any task without a worker. When the begin found no
+    task, the instance ends up idle in the vm_state it had.
+
+    One ``UPDATE .. WHERE uuid AND task_id AND task_state`` with its
+    history row, like every change (:mod:`vmstate.db.cas`): once anything
+    else changed the instance, nothing is written.
+
+    :param task_state: the reservation's task_state now.
+    :returns: the instance after the release, with ``"event"``.
+    :raises InstanceNotFound: no such instance visible to ``context``.
+    :raises StateConflict: the instance is no longer in task ``task_id``
+        at ``task_state`` (a newer decision stands); nothing changed.
+    :raises Invalid: ``begun_version`` is not in the history.
+    """
+    before = _begun_from(context, uuid, begun_version)
+    values = {"vm_state": before["vm_state"],
+              "task_state": before["task_state"]}
+    expected = {"task_id": task_id, "task_state": task_state}
+    if before["task_state"] is None or before["task"] is None:
+        # Back to idle; or a preempted task the history no longer knows:
+        # a new task id (transition's "run" keeps the running one, which
+        # is the reservation's and must not survive it).
+        if before["task_state"] is not None:
+            LOG.warning("Releasing %s on %s: the preempted task is not in "
+                        "the history; its task_state is put back under a "
+                        "new task", action, uuid)
+            return _restore(context, uuid, values, expected, action, reason,
+                            {"task_id": uuidutils.generate_uuid(),
+                             "task_action": action,
+                             "task_started_at": timeutils.utcnow()})
+        return transition(context, uuid, values, expected=expected,
+                          action=action, reason=reason)
+    return _restore(context, uuid, values, expected, action, reason,
+                    before["task"])
+
+
+def _restore(context: Any, uuid: str, values: dict[str, Any],
+             expected: dict[str, Any], action: str, reason: str | None,
+             task: dict[str, Any]) -> dict[str, Any]:
+    expected_shape, params = conditions.expected_shape(expected)
+    params.update({"p_vm_state": values["vm_state"],
+                   "p_task_state": values["task_state"],
+                   "p_task_id": task["task_id"],
+                   "p_action": task["task_action"],
+                   "p_started": task["task_started_at"]})
+    shape = ("restore", expected_shape)
+    change = cas.Change(
+        uuid, action, shape,
+        functools.partial(_restore_statement, expected_shape), params,
+        expected, timeutils.utcnow(), reason)
+    return _apply(context, change)
+
+
+@_retry
+def _begun_from(context: Any, uuid: str, version: int) -> dict[str, Any]:
+    """What the change to ``version`` found: ``vm_state``, ``task_state``
+    and ``task`` (the running task's ``task_id``, ``task_action``,
+    ``task_started_at``, from its first history row; ``None`` when no task
+    ran or the history no longer has it). History rows never change, so
+    this read needs no lock."""
+    events = models.instance_events
+    ev = events.c
+    with engine.reader(context) as conn:
+        found = conn.execute(sa.select(_c.id).where(
+            _c.uuid == uuid, *cas.scope(context))).first()
+        if found is None:
+            raise exception.InstanceNotFound(uuid)
+        rows = {row.version: row for row in conn.execute(
+            sa.select(ev.version, ev.from_vm_state, ev.from_task_state,
+                      ev.task_id)
+            .where(ev.instance_uuid == uuid,
+                   ev.version.in_([version - 1, version])))}
+        if version not in rows:
+            raise exception.Invalid("version %d of %s is not in the history"
+                                    % (version, uuid))
+        begun = rows[version]
+        result: dict[str, Any] = {"vm_state": begun.from_vm_state,
+                                  "task_state": begun.from_task_state,
+                                  "task": None}
+        previous = rows.get(version - 1)
+        if (begun.from_task_state is None or previous is None
+                or previous.task_id is None):
+            return result
+        first = conn.execute(
+            sa.select(ev.action, ev.created_at)
+            .where(ev.instance_uuid == uuid, ev.task_id == previous.task_id)
+            .order_by(ev.version).limit(1)).first()
+        if first is not None:
+            result["task"] = {"task_id": previous.task_id,
+                              "task_action": first.action,
+                              "task_started_at": first.created_at}
+        return result
+
+
 @_retry
 def _apply(context: Any, change: cas.Change) -> dict[str, Any]:
     change.attempts += 1
@@ -495,6 +606,20 @@ def _begin_statement(allowed: AllowedCells, runs_task: bool,
         (_c.task_heartbeat_at, _now()),
         (_c.state_changed_at, _now()),
     ], where
+
+
+def _restore_statement(expected_shape: Any
+                       ) -> tuple[cas.Assignments, list[Any]]:
+    """Put a preempted task back: its id, action and start, and state."""
+    return [
+        (_c.task_id, cas.param("task_id", _c.task_id)),
+        (_c.task_action, cas.param("action", _c.task_action)),
+        (_c.task_started_at, cas.param("started", _c.task_started_at)),
+        (_c.task_heartbeat_at, _now()),
+        (_c.vm_state, cas.param("vm_state", _c.vm_state)),
+        (_c.task_state, cas.param("task_state", _c.task_state)),
+        (_c.state_changed_at, _now()),
+    ], conditions.expected_terms(expected_shape)
 
 
 def _checkpoint_statement(advance: bool

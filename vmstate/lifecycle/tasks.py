@@ -233,6 +233,7 @@ class Task:
         self._before: dict[str, Any] | None = (
             dict(event["from"]) if event.get("version") ==
             instance["version"] and event.get("from") else None)
+        self._begun_version: int = instance["version"]
 
     def __repr__(self) -> str:
         return "<Task %s on %s task_id=%s task_state=%s>" % (
@@ -329,6 +330,9 @@ class Task:
         request. The instance returns to the vm_state and task_state
         ``begin`` found, with the same compare-and-swap as every step, so
         a newer decision (a delete that came meanwhile) is never undone.
+        A task the begin preempted is put back with its own task id
+        (:func:`vmstate.db.api.release`): its worker goes on as if the
+        reservation had never been made.
 
         :raises Invalid: the task was not begun by :func:`begin` here.
         :raises TaskAborted: someone else changed the instance meanwhile;
@@ -341,14 +345,11 @@ class Task:
             # A task-less action changed no state: nothing to give back.
             self.ended = True
             return self.instance
-        values = {"vm_state": self._before["vm_state"],
-                  "task_state": self._before["task_state"]}
         try:
-            instance = db_api.transition(
-                self.context, self.uuid, values,
-                expected={"task_id": self.task_id,
-                          "task_state": self.task_state},
-                action=self.action, reason=reason or "released")
+            instance = db_api.release(
+                self.context, self.uuid, self.task_id, self.task_state,
+                self._begun_version, action=self.action,
+                reason=reason or "released")
         except exception.StateConflict as err:
             self.ended = True
             if isinstance(err, exception.TaskAborted):

@@ -284,6 +284,27 @@ class PromiseTests:
         self.assertEqual(states.ACTIVE, restored["vm_state"])
 
 
+    def test_a_released_reservation_gives_the_build_back_to_its_owner(self):
+        # The guard's reservation of a delete preempts the build; the
+        # compute service refuses the request and the guard releases it:
+        # the build goes on under its own task id (only its owner ends it).
+        inst = api.instance_create(self.admin, {})
+        build = lifecycle.adopt(self.admin, inst["uuid"])
+        build.checkpoint(states.SPAWNING)
+        before = api.instance_get(self.admin, inst["uuid"])
+        reserved = lifecycle.begin(self.admin, inst["uuid"], "delete")
+        after = reserved.release("compute service answered 500")
+        self.assertEqual(
+            (states.BUILDING, states.SPAWNING, build.task_id, "create",
+             before["task_started_at"]),
+            (after["vm_state"], after["task_state"], after["task_id"],
+             after["task_action"], after["task_started_at"]))
+        # The reservation's task is over: its own step is refused.
+        self.assertRaises(exception.TaskAborted, reserved.checkpoint)
+        self.assertEqual(states.ACTIVE,
+                         build.finish(power_state=states.RUNNING)["vm_state"])
+
+
 class TestPromisesSQLite(PromiseTests, base.TestCase):
     FIXTURE = base.SQLiteMigrated
 

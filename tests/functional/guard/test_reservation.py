@@ -383,8 +383,31 @@ class _Reservation:
             app.post("/v2.1/servers/%s/action" % uuid,
                      json.dumps({"os-start": None}), headers=headers("p-a"),
                      status=404, expect_errors=True)
-        self.assertEqual([None, None], self.service.reservations)
+            # Nova's unchecked delete too: nothing is begun on it.
+            app.delete("/v2.1/servers/%s" % uuid, headers=headers("p-a"),
+                       status=404, expect_errors=True)
+        self.assertEqual([None] * 4, self.service.reservations)
         self.assertEqual(1, self.row(uuid)["version"])
+        self.assertEqual(["create"],
+                         [e["action"] for e in self.events(uuid)])
+
+    def test_released_delete_gives_the_build_back_to_its_owner(self):
+        created = self.server(vm_state="building", task_state="scheduling")
+        uuid = created["uuid"]
+        build = lifecycle.adopt(self.a, uuid)
+        build.checkpoint("spawning")
+        self.service.answer = 500
+        self.app.delete("/v2.1/servers/%s" % uuid, headers=headers("p-a"),
+                        status=500, expect_errors=True)
+        row = self.row(uuid)
+        self.assertEqual(("building", "spawning", build.task_id, "create"),
+                         (row["vm_state"], row["task_state"],
+                          row["task_id"], row["task_action"]))
+        self.assertEqual(["create", "create", "delete", "delete"],
+                         [e["action"] for e in self.events(uuid)])
+        # The build's worker never noticed: it checkpoints and finishes.
+        build.checkpoint()
+        self.assertEqual("active", build.finish()["vm_state"])
 
 
 class TestReservationSQLite(_Reservation, base.TestCase):
@@ -482,6 +505,10 @@ class _FakeCompute:
         self.app.post("/servers/%s/action" % uuid,
                       json.dumps({"os-start": None}), headers=headers("p1"),
                       status=404)
+        # A second DELETE (Nova's delete checks no state) is Nova's 404
+        # too, and begins nothing.
+        self.app.delete("/servers/%s" % uuid, headers=headers("p1"),
+                        status=404)
         self.assertEqual(version,
                          db_api.instance_get(self.admin, uuid)["version"])
 

@@ -389,3 +389,74 @@ class TestAdopt(base.TestCase):
 def _nova_plugin():
     from vmstate.matrix.plugins import nova
     return nova.configure
+
+
+class TestRelease(base.TestCase):
+    """A reservation given back (the guard's ``[guard] reserve``)."""
+
+    def test_back_to_idle(self):
+        inst = self.create()
+        task = lifecycle.begin(self.ctx, inst["uuid"], "reboot")
+        after = task.release("the service refused")
+        self.assertEqual(("active", None, None, 3),
+                         (after["vm_state"], after["task_state"],
+                          after["task_id"], after["version"]))
+        self.assertEqual("the service refused", api.instance_events(
+            self.ctx, inst["uuid"])[-1]["reason"])
+        self.assertTrue(task.ended)
+
+    def test_a_preempted_task_comes_back_with_its_own_id(self):
+        # A delete preempts the build; the delete is given back: the build
+        # goes on under its own task id, as if the delete never came.
+        uuid = api.instance_create(self.ctx, {})["uuid"]
+        build = lifecycle.adopt(self.ctx, uuid)
+        build.checkpoint(states.NETWORKING)
+        started = api.instance_get(self.ctx, uuid)["task_started_at"]
+        delete = lifecycle.begin(self.ctx, uuid, "delete")
+        self.assertNotEqual(build.task_id, delete.task_id)
+        after = delete.release("compute service answered 500")
+        self.assertEqual(
+            ("building", states.NETWORKING, build.task_id, "create",
+             started),
+            (after["vm_state"], after["task_state"], after["task_id"],
+             after["task_action"], after["task_started_at"]))
+        self.assertEqual(build.task_id, api.instance_events(
+            self.ctx, uuid)[-1]["task_id"])
+        build.checkpoint(states.SPAWNING)
+        done = build.finish(power_state=states.RUNNING)
+        self.assertEqual(("active", None, None),
+                         (done["vm_state"], done["task_state"],
+                          done["task_id"]))
+
+    def test_a_preempted_task_the_history_no_longer_holds(self):
+        inst = self.create()
+        reboot = lifecycle.begin(self.ctx, inst["uuid"], "reboot")
+        hard = lifecycle.begin(self.ctx, inst["uuid"], "reboot_hard")
+        events = sa.table("instance_events", sa.column("task_id"))
+        with self.db.engine.begin() as conn:
+            conn.execute(sa.delete(events).where(
+                events.c.task_id == reboot.task_id))
+        after = hard.release()
+        # The task_state is back, but neither under the reservation's id
+        # (that task is over) nor claiming to be a task it cannot prove.
+        self.assertEqual(("active", "rebooting"),
+                         (after["vm_state"], after["task_state"]))
+        self.assertNotIn(after["task_id"],
+                         (None, reboot.task_id, hard.task_id))
+        self.assertRaises(exception.TaskAborted, reboot.checkpoint)
+
+    def test_never_replaces_a_newer_decision(self):
+        inst = self.create()
+        reboot = lifecycle.begin(self.ctx, inst["uuid"], "reboot")
+        hard = lifecycle.begin(self.ctx, inst["uuid"], "reboot_hard")
+        self.assertRaises(exception.TaskAborted, reboot.release)
+        now = api.instance_get(self.ctx, inst["uuid"])
+        self.assertEqual((hard.task_id, "rebooting_hard", 3),
+                         (now["task_id"], now["task_state"],
+                          now["version"]))
+        self.assertTrue(reboot.ended)
+
+    def test_only_a_task_begun_here(self):
+        uuid = api.instance_create(self.ctx, {})["uuid"]
+        build = lifecycle.adopt(self.ctx, uuid)
+        self.assertRaises(exception.Invalid, build.release)
