@@ -34,6 +34,12 @@ guard_opts = [
                      "whole answer (an error status, an exception, a "
                      "client gone), the reservation is released. Needs "
                      "state_source = vmstate."),
+    cfg.StrOpt("nova_max_microversion", default="2.104",
+               regex=r"^[1-9][0-9]*\.(0|[1-9][0-9]*)$",
+               help="The highest compute microversion of the Nova behind "
+                    "the filter (Nova 34: 2.104), which 'latest' means. "
+                    "The filter passes requests for higher ones untouched "
+                    "(Nova answers them)."),
     cfg.BoolOpt("soft_delete", default=False,
                 help="Guard DELETE /servers/{id} as soft_delete, for "
                      "deployments that keep deleted instances for a "

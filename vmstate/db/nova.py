@@ -19,6 +19,7 @@ nothing is ever written.
 """
 
 import threading
+from typing import Any
 
 from oslo_db import exception as db_exc
 import sqlalchemy as sa
@@ -33,15 +34,61 @@ _instances = sa.table(
     sa.column("power_state", sa.Integer),
     sa.column("deleted", sa.Integer),
     sa.column("project_id", sa.String),
+    sa.column("user_id", sa.String),
+    sa.column("host", sa.String),
+    sa.column("locked", sa.Boolean),
+    sa.column("launched_at", sa.DateTime),
 )
-_BY_UUID = (
-    sa.select(_instances.c.uuid, _instances.c.vm_state,
-              _instances.c.task_state, _instances.c.power_state)
-    .where(_instances.c.uuid == sa.bindparam("uuid"))
-    .where(_instances.c.deleted == 0)
+_metadata = sa.table(
+    "instance_metadata",
+    sa.column("instance_uuid", sa.String),
+    sa.column("key", sa.String),
+    sa.column("deleted", sa.Integer),
 )
-_BY_UUID_IN_PROJECT = _BY_UUID.where(
-    _instances.c.project_id == sa.bindparam("project_id"))
+_bdms = sa.table(
+    "block_device_mapping",
+    sa.column("instance_uuid", sa.String),
+    sa.column("volume_id", sa.String),
+    sa.column("boot_index", sa.Integer),
+    sa.column("deleted", sa.Integer),
+)
+_i = _instances.c
+_COLUMNS = (_i.uuid, _i.vm_state, _i.task_state, _i.power_state,
+            _i.project_id, _i.user_id, _i.host, _i.locked, _i.launched_at)
+
+#: What a read may also ask, in the same statement: whether the
+#: instance has a metadata key (Nova's 404 before it deletes one), and
+#: whether a volume is attached other than as the root device (Nova's
+#: 404 and 400 before it detaches one). Both tables are indexed on
+#: ``instance_uuid`` in Nova.
+PROBES = {
+    "metadata_key": sa.exists().where(
+        _metadata.c.instance_uuid == _i.uuid,
+        _metadata.c.key == sa.bindparam("item"),
+        _metadata.c.deleted == 0).label("metadata_key"),
+    "volume_attached": sa.exists().where(
+        _bdms.c.instance_uuid == _i.uuid,
+        _bdms.c.volume_id == sa.bindparam("item"),
+        sa.or_(_bdms.c.boot_index.is_(None), _bdms.c.boot_index != 0),
+        _bdms.c.deleted == 0).label("volume_attached"),
+}
+
+
+def _statement(probe: str | None, in_project: bool) -> Any:
+    columns = list(_COLUMNS)
+    if probe is not None:
+        columns.append(PROBES[probe])
+    stmt = (sa.select(*columns)
+            .where(_i.uuid == sa.bindparam("uuid"))
+            .where(_i.deleted == 0))
+    if in_project:
+        stmt = stmt.where(_i.project_id == sa.bindparam("project_id"))
+    return stmt
+
+
+# Built once: (probe, in_project) -> statement.
+_STATEMENTS = {(probe, in_project): _statement(probe, in_project)
+               for probe in (None, *PROBES) for in_project in (False, True)}
 
 
 class NovaInstances:
@@ -63,19 +110,24 @@ class NovaInstances:
                         self._url, pool_pre_ping=True, pool_recycle=3600)
         return self._engine
 
-    def state(self, uuid: str, project_id: str | None = None
+    def state(self, uuid: str, project_id: str | None = None,
+              probe: str | None = None, item: str | None = None
               ) -> dict[str, object] | None:
-        """``{uuid, vm_state, task_state, power_state}``, or ``None`` when
-        Nova has no live instance with that uuid (in ``project_id``, when
-        given; ``None``: in any project).
+        """``{uuid, vm_state, task_state, power_state, project_id,
+        user_id, host, locked, launched_at}`` (and ``probe``'s answer,
+        a bool, when one of :data:`PROBES` is named for ``item``), or
+        ``None`` when Nova has no live instance with that uuid (in
+        ``project_id``, when given; ``None``: in any project). One
+        statement on the unique index of ``instances.uuid``.
 
         :raises ServiceUnavailable: when the database cannot be read.
         """
-        if project_id is None:
-            stmt, params = _BY_UUID, {"uuid": uuid}
-        else:
-            stmt = _BY_UUID_IN_PROJECT
-            params = {"uuid": uuid, "project_id": project_id}
+        stmt = _STATEMENTS[(probe, project_id is not None)]
+        params: dict[str, object] = {"uuid": uuid}
+        if project_id is not None:
+            params["project_id"] = project_id
+        if probe is not None:
+            params["item"] = item
         try:
             with self._get_engine().connect() as conn:
                 row = conn.execute(stmt, params).first()
@@ -83,7 +135,13 @@ class NovaInstances:
             raise exception.ServiceUnavailable(
                 "The Nova database cannot be read: %s"
                 % type(err).__name__) from err
-        return None if row is None else dict(row._mapping)
+        if row is None:
+            return None
+        found = dict(row._mapping)
+        found["locked"] = bool(found["locked"])
+        if probe is not None:
+            found[probe] = bool(found[probe])
+        return found
 
     def dispose(self) -> None:
         if self._engine is not None:

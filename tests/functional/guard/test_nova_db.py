@@ -27,6 +27,7 @@ from tests.functional.db import base
 from tests.functional.guard import test_middleware
 from vmstate.api.middleware import ComputeGuard
 
+JSON = {"Content-Type": "application/json"}
 NOVA_INSTANCES = """
 CREATE TABLE instances (
     id INTEGER NOT NULL PRIMARY KEY,
@@ -70,8 +71,9 @@ class _NovaDB:
         with self.engine.begin() as conn:
             conn.execute(sa.text(
                 "INSERT INTO instances (id, uuid, project_id, hostname, "
-                "power_state, vm_state, task_state, locked, deleted) "
-                "VALUES (:id, :uuid, 'p1', 'vm', 1, :vm, :task, false, "
+                "host, power_state, vm_state, task_state, launched_at, "
+                "locked, deleted) VALUES (:id, :uuid, 'p1', 'vm', "
+                "'compute1', 1, :vm, :task, CURRENT_TIMESTAMP, false, "
                 ":deleted)"), {"id": self.next_id, "uuid": uuid,
                                "vm": vm_state, "task": task_state,
                                "deleted": self.next_id if deleted else 0})
@@ -79,7 +81,7 @@ class _NovaDB:
 
     def post(self, uuid, body, status):
         return self.app.post("/v2.1/servers/%s/action" % uuid,
-                             json.dumps(body), status=status,
+                             json.dumps(body), headers=JSON, status=status,
                              expect_errors=status >= 400)
 
     def test_refused_from_novas_state(self):
@@ -120,7 +122,7 @@ class _NovaDB:
         res = self.app.post("/v2.1/servers/%s/action" % uuid,
                             json.dumps({"os-stop": None}),
                             headers={"X-Project-Id": "p2",
-                                     "X-Roles": "member"},
+                                     "X-Roles": "member", **JSON},
                             status=404, expect_errors=True)
         # Nova's own 404 reached the caller, not the guard's 409 with
         # p1's state.
@@ -129,14 +131,15 @@ class _NovaDB:
         res = self.app.post("/v2.1/servers/%s/action" % uuid,
                             json.dumps({"os-stop": None}),
                             headers={"X-Project-Id": "p1",
-                                     "X-Roles": "member"},
+                                     "X-Roles": "member", **JSON},
                             status=409, expect_errors=True)
         self.assertIn("vm_state stopped",
                       res.json["conflictingRequest"]["message"])
         # An admin reaches every project's server, as in Nova.
         self.app.post("/v2.1/servers/%s/action" % uuid,
                       json.dumps({"os-stop": None}),
-                      headers={"X-Project-Id": "p2", "X-Roles": "admin"},
+                      headers={"X-Project-Id": "p2", "X-Roles": "admin",
+                               **JSON},
                       status=409, expect_errors=True)
         self.assertEqual(1, len(self.compute.seen))
 
@@ -151,7 +154,8 @@ class _NovaDB:
         guard = ComputeGuard(self.compute, {"state_source": "nova_db"})
         app = webtest.TestApp(guard)
         res = app.post("/v2.1/servers/%s/action" % uuidlib.uuid4(),
-                       json.dumps({"os-stop": None}), status=503,
+                       json.dumps({"os-stop": None}), headers=JSON,
+                       status=503,
                        expect_errors=True)
         self.assertIn("Nova database",
                       res.json["serviceUnavailable"]["message"])

@@ -186,7 +186,10 @@ class _Reservation:
     def test_task_less_action_hands_over_no_task(self):
         uuid = self.server()["uuid"]
         self.app.post("/v2.1/servers/%s/os-volume_attachments" % uuid,
-                      "{}", headers=headers("p-a"), status=202)
+                      json.dumps({"volumeAttachment": {
+                          "volumeId": "9b5c1e2a-3f4d-4e6a-8b7c-0d1e2f3a4b5c",
+                      }}),
+                      headers=headers("p-a"), status=202)
         self.assertIsNone(self.service.reservations[0]["task_id"])
         self.assertEqual("attach_volume",
                          self.service.reservations[0]["action"])
@@ -456,12 +459,16 @@ class _FakeCompute:
             ({"pause": None}, "pause", 202, "paused"),
             ({"unpause": None}, "unpause", 202, "active"),
             ({"reboot": {"type": "HARD"}}, "reboot_hard", 202, "active"),
-            ({"evacuate": {}}, "evacuate", 200, "active"),
+            # Nova's evacuate is an admin's (a member gets Nova's 403),
+            # and below 2.14 names onSharedStorage (else Nova's 400).
+            ({"evacuate": {"onSharedStorage": False}}, "evacuate", 200,
+             "active", "admin"),
         ]
         uuid = self.server()
-        for body, action, status, reached in cases:
+        for body, action, status, reached, *roles in cases:
             res = self.app.post("/servers/%s/action" % uuid,
-                                json.dumps(body), headers=headers("p1"),
+                                json.dumps(body),
+                                headers=headers("p1", *roles),
                                 status=status)
             self.assertEqual(status, res.status_int)
             self.assertEqual(reached, self.settled(uuid)["vm_state"])
@@ -470,7 +477,7 @@ class _FakeCompute:
                              [(e["action"], e["to"]) for e in events])
             # The guard's begin is the one, and its task ran to the end.
             self.assertEqual("reserved by the compute guard",
-                             begins(events, action)[0]["reason"])
+                             begins(events, action)[0]["reason"], action)
             self.assertEqual((action, None),
                              (events[-1]["action"],
                               events[-1]["to"]["task_state"]))

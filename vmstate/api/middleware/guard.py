@@ -40,6 +40,7 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_db import exception as db_exc
+from oslo_log import log as logging
 from oslo_middleware import base
 import webob
 
@@ -54,6 +55,10 @@ from vmstate.api import hooks
 from vmstate.api.middleware import reservation
 from vmstate.api.middleware import routes
 from vmstate.api.middleware import sources
+from vmstate.db import nova as nova_db
+
+LOG = logging.getLogger(__name__)
+ANY = routes.ANY
 
 # Only these methods have guarded routes; everything else passes untouched.
 GUARDED_METHODS = frozenset({"POST", "PUT", "DELETE"})
@@ -115,7 +120,8 @@ class ComputeGuard(base.ConfigurableMiddleware):
                                    setup_logging=False)
         super().__init__(application, oslo_conf)
         self.conf = {k: v for k, v in local.items()
-                     if k in ("state_source", "reserve", "soft_delete")}
+                     if k in ("state_source", "reserve", "soft_delete",
+                              "nova_max_microversion")}
         self.source = sources.load(self._conf_get("state_source", "guard"),
                                    self.oslo_conf)
         self.reserve = _bool(self._conf_get("reserve", "guard"))
@@ -124,7 +130,9 @@ class ComputeGuard(base.ConfigurableMiddleware):
                 "[guard] reserve needs the vmstate state source, not %r"
                 % self._conf_get("state_source", "guard"))
         self.routes = routes.RouteTable(
-            soft_delete=_bool(self._conf_get("soft_delete", "guard")))
+            soft_delete=_bool(self._conf_get("soft_delete", "guard")),
+            max_version=routes.parse_version(
+                self._conf_get("nova_max_microversion", "guard")))
         # Fail at start, not on the first request, if the matrix is bad.
         matrix_mod.get()
 
@@ -144,67 +152,171 @@ class ComputeGuard(base.ConfigurableMiddleware):
               ) -> webob.Response | lifecycle.Task | None:
         """Decide on a request before the service runs.
 
-        :returns: the fault that stops it here (409 refused, 400 an action
-            body with several keys, 503 the state source cannot answer);
-            the task begun for it, with ``[guard] reserve``, which the
-            service takes over; or ``None`` to pass it on untouched (not
-            guarded, not a server the caller can see, or deleted).
+        The route table (:mod:`vmstate.api.middleware.routes`) says where
+        Nova would answer before its state check; there the request
+        passes untouched. Otherwise the state is read (one indexed read,
+        with what Nova checks first: the lock, the host, a metadata key,
+        an attached volume) and checked against the matrix.
+
+        :returns: the fault that stops it here (409 refused, in Nova's
+            words; 503 the state source cannot answer); the task begun
+            for it, with ``[guard] reserve``, which the service takes
+            over; or ``None`` to pass it on untouched.
         """
-        match = self.routes.match(req.method, req.path_info)
+        match = self.routes.match(req.method, req.path_info,
+                                  req.script_name)
         if match is None:
             return None
         try:
-            action = self.routes.action(match, lambda: req.body)
-            if action is None:
+            decision = self.routes.decide(
+                match, req.method, req.headers, req.content_type,
+                req.content_length, lambda: req.body)
+            if decision is None:
+                return None
+            route = decision.route
+            if "never" in route.before_state:
                 return None
             context = caller_context(req.environ)
+            if not self._reaches_the_controller(req.environ, context,
+                                                decision):
+                return None
             if self.reserve:
                 # One compare-and-swap both checks and reserves.
-                return self._reserve(context, match.server_id, action)
-            state = self.source.get(context, match.server_id)
+                return self._reserve(context, decision)
+            server_id = (match.raw_id if self.source.ids_as_written
+                         else match.server_id)
+            probe = next((p for p in route.before_state
+                          if p in nova_db.PROBES), None)
+            state = self.source.get(context, server_id, probe=probe,
+                                    item=decision.item if probe else None)
             if state is None or state["vm_state"] == states.DELETED:
                 return None
-            return self._check(action, state)
+            if not _reaches_state_check(context, route, state, probe):
+                return None
+            return self._check(decision, state)
         except exception.VMStateError as err:
             return self._fault(err)
 
-    def _check(self, action: str, state: dict[str, Any]
+    def _reaches_the_controller(self, environ: dict[str, Any],
+                                context: vm_context.RequestContext,
+                                decision: routes.Decision) -> bool:
+        """Whether Nova gets past its router, its policy and the route's
+        own checks of the body (each answered by Nova otherwise)."""
+        match, route = decision.match, decision.route
+        if match.project_id is not None and (
+                not routes.PROJECT_ID.match(match.project_id)
+                or match.project_id != context.project_id):
+            return False        # Nova: 404, or 400 "Malformed request URL"
+        if not _policy_allows(environ, context, route):
+            return False        # Nova: 403
+        if "body" in route.before_state and route.tail == ("metadata", ANY):
+            meta = decision.body.get("meta") if decision.body else None
+            return isinstance(meta, dict) and decision.item in meta
+        return True
+
+    def _check(self, decision: routes.Decision, state: dict[str, Any]
                ) -> webob.Response | None:
         matrix = matrix_mod.get()
         vm_state, task_state = state["vm_state"], state["task_state"]
-        if matrix.is_allowed(action, vm_state, task_state):
+        if matrix.is_allowed(decision.action, vm_state, task_state):
             return None
-        return self._refusal(matrix.refusal(action, state["uuid"], vm_state,
-                                            task_state))
+        return self._refusal(decision, state["uuid"], matrix.refusal(
+            decision.action, state["uuid"], vm_state, task_state))
 
-    def _reserve(self, context: vm_context.RequestContext, uuid: str,
-                 action: str) -> lifecycle.Task | None:
+    def _reserve(self, context: vm_context.RequestContext,
+                 decision: routes.Decision) -> lifecycle.Task | None:
+        uuid = decision.match.server_id
         try:
-            return lifecycle.begin(context, uuid, action,
+            return lifecycle.begin(context, uuid, decision.action,
                                    reason="reserved by the compute guard")
         except exception.InstanceNotFound:
             return None         # unknown, or another project's: untouched
         except exception.InstanceInvalidState as err:
             if err.vm_state == states.DELETED:
                 return None     # the service answers its own 404
-            raise
+            raise _Refused(self._refusal(decision, uuid, err)) from None
         except db_exc.DBError as err:
             # Never an unchecked pass, never a 500: the store is down.
             raise exception.ServiceUnavailable(
                 "The instance state store is unavailable: %s"
                 % type(err).__name__) from err
 
-    def _fault(self, err: exception.VMStateError) -> webob.Response:
-        if isinstance(err, exception.InstanceInvalidState):
-            return self._refusal(err)
+    @staticmethod
+    def _fault(err: exception.VMStateError) -> webob.Response:
+        if isinstance(err, _Refused):
+            return err.response
         return faults.from_exception(err)
 
     @staticmethod
-    def _refusal(err: exception.InstanceInvalidState) -> webob.Response:
+    def _refusal(decision: routes.Decision, uuid: str,
+                 err: exception.InstanceInvalidState) -> webob.Response:
         # Nova's body, word for word, plus what the user may do instead.
+        route = decision.route
+        shown = (decision.match.raw_id if route.message_id == "path"
+                 else uuid)
+        value = (err.vm_state if err.attribute == "vm_state"
+                 else err.task_state)
+        message = routes.nova_message(route.word, shown, err.attribute,
+                                      value)
         return faults.fault_response(409, {"conflictingRequest": {
-            "code": 409, "message": err.message,
+            "code": 409, "message": message,
             "allowed_actions": err.allowed_actions}})
+
+
+class _Refused(exception.VMStateError):
+    """A refusal already rendered as Nova's 409."""
+
+    def __init__(self, response: webob.Response) -> None:
+        super().__init__("refused")
+        self.response = response
+
+
+def _policy_allows(environ: dict[str, Any],
+                   context: vm_context.RequestContext,
+                   route: routes.Route) -> bool:
+    """Whether Nova's policy lets the caller run ``route``.
+
+    Inside Nova, Nova's own request context answers (``can`` with the
+    route's rule, never raising); the target is the caller's project,
+    which is the server's for everybody but an admin (the source reads
+    other projects' servers for admins only, and an admin passes Nova's
+    rules). Elsewhere, the default persona of the rule decides
+    (``nova/policies/base.py``).
+    """
+    theirs = environ.get(NOVA_CONTEXT)
+    can = getattr(theirs, "can", None)
+    if callable(can):
+        target = {"project_id": getattr(theirs, "project_id", None),
+                  "user_id": getattr(theirs, "user_id", None)}
+        try:
+            return bool(can(route.policy, target=target, fatal=False))
+        except Exception:   # Nova's policy failing: Nova answers it
+            LOG.debug("Policy %s not evaluated", route.policy,
+                      exc_info=True)
+            return False
+    if context.is_admin:
+        return True
+    roles = set(context.roles)
+    return {routes.MEMBER: "member" in roles,
+            routes.MANAGER: "manager" in roles,
+            routes.SERVICE: "service" in roles,
+            routes.ADMIN: False}[route.persona]
+
+
+def _reaches_state_check(context: vm_context.RequestContext,
+                         route: routes.Route, state: dict[str, Any],
+                         probe: str | None) -> bool:
+    """Whether Nova's checks between the policy and the state pass, as
+    far as the state source knows them (an absent key: not known)."""
+    if probe is not None and state.get(probe) is False:
+        return False            # Nova: 404 (or 400 for a root volume)
+    if ("lock" in route.before_state and state.get("locked")
+            and not context.is_admin):
+        return False            # Nova: "Instance U is locked"
+    if ("host" in route.before_state and "host" in state
+            and not state["host"]):
+        return False            # Nova: "Instance U is not ready"
+    return True
 
 
 def _bool(value: Any) -> bool:

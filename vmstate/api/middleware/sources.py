@@ -47,12 +47,24 @@ class StateSource(abc.ABC):
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         self.conf = conf
 
+    #: Whether server ids are looked up as the path writes them (Nova's
+    #: own database: its collation decides, as it does for Nova) rather
+    #: than lower-cased (vmstate's store keeps them in lower case).
+    ids_as_written = False
+
     @abc.abstractmethod
-    def get(self, context: vm_context.RequestContext, uuid: str
+    def get(self, context: vm_context.RequestContext, uuid: str,
+            probe: str | None = None, item: str | None = None
             ) -> dict[str, Any] | None:
         """``{uuid, vm_state, task_state, ...}`` of the instance ``uuid``
         as ``context`` may see it: ``None`` when unknown or of another
         project (an admin context sees every project).
+
+        What the source knows of Nova's other checks comes as more keys:
+        ``locked`` (bool), ``host`` (``None``: none), ``launched_at``,
+        ``user_id``, and ``probe``'s answer for ``item`` (see
+        :data:`vmstate.db.nova.PROBES`). A key that is absent is not
+        known to the source, and the guard does not check it.
 
         :raises ServiceUnavailable: when the source cannot answer.
         """
@@ -63,7 +75,8 @@ class VMStateSource(StateSource):
 
     supports_reservation = True
 
-    def get(self, context: vm_context.RequestContext, uuid: str
+    def get(self, context: vm_context.RequestContext, uuid: str,
+            probe: str | None = None, item: str | None = None
             ) -> dict[str, Any] | None:
         try:
             return db_api.instance_get(context, uuid)
@@ -78,17 +91,21 @@ class VMStateSource(StateSource):
 class NovaDBSource(StateSource):
     """Read-only SQL on a Nova database's ``instances`` table."""
 
+    ids_as_written = True
+
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
         self.instances = nova_db.NovaInstances(conf.nova_db.connection)
 
-    def get(self, context: vm_context.RequestContext, uuid: str
+    def get(self, context: vm_context.RequestContext, uuid: str,
+            probe: str | None = None, item: str | None = None
             ) -> dict[str, Any] | None:
         if context.is_admin:
-            return self.instances.state(uuid)
+            return self.instances.state(uuid, probe=probe, item=item)
         if not context.project_id:
             return None     # nobody's project: nothing to show
-        return self.instances.state(uuid, project_id=context.project_id)
+        return self.instances.state(uuid, project_id=context.project_id,
+                                    probe=probe, item=item)
 
 
 def load(name: str, conf: cfg.ConfigOpts) -> StateSource:
