@@ -84,6 +84,49 @@ class MatrixTable(SphinxDirective):
         return [block]
 
 
+class GuardRoutes(SphinxDirective):
+    """The compute guard's route table, from the data the guard runs on
+    (``vmstate.api.middleware.routes.ROUTES``)."""
+
+    def run(self):
+        from vmstate.api.middleware import routes
+
+        def version(route):
+            low = "%d.%d" % route.min_version
+            low = "any" if route.min_version == routes.LEGACY_V2 else low
+            if route.max_version is None:
+                return low if low == "any" else low + "-"
+            return "%s-%d.%d" % (low, *route.max_version)
+
+        rows = [("request", "microversions", "action", "Nova's word",
+                 "default persona", "Nova checks before the state")]
+        for route in routes.ROUTES:
+            path = "/servers/{id}" + "".join(
+                "/" + ("{%s}" % "item" if part == routes.ANY else part)
+                for part in route.tail)
+            if route.key:
+                path += " ``%s``" % route.key
+            rows.append(("%s %s" % (route.method, path), version(route),
+                         route.action, route.word, route.persona,
+                         ", ".join(route.before_state)))
+        table = nodes.table()
+        group = nodes.tgroup(cols=len(rows[0]))
+        table += group
+        for _ in rows[0]:
+            group += nodes.colspec(colwidth=1)
+        head, body = nodes.thead(), nodes.tbody()
+        group += head
+        group += body
+        for i, row in enumerate(rows):
+            line = nodes.row()
+            for cell in row:
+                entry = nodes.entry()
+                entry += nodes.paragraph(text=cell.replace("``", ""))
+                line += entry
+            (head if i == 0 else body).append(line)
+        return [table]
+
+
 class Help(SphinxDirective):
     """A command's ``--help``, produced by the command itself."""
 
@@ -384,5 +427,6 @@ def setup(app):
     app.add_directive("vmstate-matrix-table", MatrixTable)
     app.add_directive("vmstate-openapi", OpenAPI)
     app.add_directive("vmstate-help", Help)
+    app.add_directive("vmstate-guard-routes", GuardRoutes)
     app.add_directive("vmstate-manage-reference", ManageReference)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
