@@ -70,6 +70,14 @@ api_opts = [
                     "idle keep-alive connection before closing it. "
                     "Independent of long-poll waits ([api] max_wait). An "
                     "idle connection holds no worker thread."),
+    cfg.IntOpt("header_timeout", default=20, min=1,
+               help="Seconds a client may take to send a request's line "
+                    "and headers, from their first byte; a slower client "
+                    "is disconnected. client_socket_timeout bounds only "
+                    "the silence between two bytes: without this, a "
+                    "client sending one byte a second (\"slowloris\") "
+                    "holds a worker thread for as long as it likes. As "
+                    "nginx's client_header_timeout."),
     cfg.IntOpt("shutdown_timeout", default=10, min=0,
                help="Seconds vmstate-api waits for requests in flight "
                     "after SIGTERM before it exits."),

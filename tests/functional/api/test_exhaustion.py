@@ -22,6 +22,7 @@ import http.client
 import json
 import select
 import socket
+import threading
 import time
 
 import testtools
@@ -174,3 +175,78 @@ class TestConnectionTimeouts(testtools.TestCase):
         # (cheroot's expiry runs about once per timeout).
         self.assertEqual(b"", sock.recv(1))
         self.assertLess(time.monotonic() - began, 15)
+
+
+class TestSlowHeaders(testtools.TestCase):
+    """Clients that send their headers one byte a second ("slowloris")
+    are cut at ``[api] header_timeout``: they hold no worker for longer,
+    though each byte comes well within ``client_socket_timeout``."""
+
+    THREADS = 8
+    HEADER_TIMEOUT = 3
+    #: More slow clients than workers: without the deadline, every worker
+    #: is held and nothing else is ever answered.
+    SLOW_CLIENTS = 2 * THREADS
+    #: How long the slow clients keep sending (a bound for the loop).
+    DRIBBLE_SECONDS = 4 * HEADER_TIMEOUT
+
+    def setUp(self):
+        super().setUp()
+        self.api = self.useFixture(APIProcess(
+            "[api]\nthreads = %d\nmax_waits = 4\nheader_timeout = %d\n"
+            "client_socket_timeout = 30\n" % (self.THREADS,
+                                               self.HEADER_TIMEOUT)))
+
+    def test_slow_headers_are_cut_and_others_answered(self):
+        request = (b"GET /healthcheck HTTP/1.1\r\nHost: x\r\n"
+                   + b"X-Slow: " + b"a" * 100)
+        socks = []
+        for _ in range(self.SLOW_CLIENTS):
+            sock = socket.create_connection((self.api.host, self.api.port),
+                                            timeout=30)
+            self.addCleanup(sock.close)
+            socks.append(sock)
+        began = time.monotonic()
+        closed_after = {}
+        answer = {}
+
+        def normal_request():
+            t0 = time.monotonic()
+            status, _ = self.api.request("GET", "/")
+            seconds = time.monotonic() - t0
+            answer.update(status=status, seconds=seconds)
+
+        asker = threading.Thread(target=normal_request)
+        for position in range(len(request)):
+            elapsed = time.monotonic() - began
+            if elapsed > self.DRIBBLE_SECONDS or \
+                    len(closed_after) == len(socks):
+                break
+            for number, sock in enumerate(socks):
+                if number in closed_after:
+                    continue
+                try:
+                    sock.sendall(request[position:position + 1])
+                    # A closed connection reads as EOF.
+                    readable, _, _ = select.select([sock], [], [], 0)
+                    if readable and sock.recv(1024) == b"":
+                        closed_after[number] = elapsed
+                except OSError:
+                    closed_after[number] = elapsed
+            if position == 1:
+                # Every worker holds a slow client now.
+                asker.start()
+            time.sleep(1)
+        asker.join(30)
+        self.assertFalse(asker.is_alive(), "the normal request hung")
+        # Every slow client was cut once it had held a worker for the
+        # deadline (plus the watchdog's period, a second, and slack for a
+        # loaded host): the first THREADS of them at once, the others
+        # (queued meanwhile) one deadline later.
+        self.assertEqual(len(socks), len(closed_after), closed_after)
+        waves = -(-self.SLOW_CLIENTS // self.THREADS)
+        self.assertLess(max(closed_after.values()),
+                        waves * (self.HEADER_TIMEOUT + 2), closed_after)
+        # The normal request waited for a worker at most one deadline.
+        self.assertEqual(200, answer["status"])
+        self.assertLess(answer["seconds"], self.HEADER_TIMEOUT + 4, answer)
