@@ -11,11 +11,14 @@
 #    under the License.
 
 """Every command, every kind of bad configuration: one line on stderr that
-names the option, file or address, and exit status 1.
+names the option, file or address, and exit status 1 (2 for
+``vmstate-status``, whose 1 means "warnings").
 
 The table runs each command's ``main`` in this process (logging set up by
-the test, not the command); one case per command also runs the installed
-console script, as an operator would.
+the test, not the command); the installed console scripts run in
+processes of their own, as an operator would, with their own logging:
+there no library's logged traceback may reach stderr either (oslo.db logs
+one before it gives up on a database).
 """
 
 import io
@@ -31,6 +34,7 @@ from tests import base
 from vmstate.cmd import api as api_cmd
 from vmstate.cmd import fake_compute
 from vmstate.cmd import manage
+from vmstate.cmd import status
 from vmstate.conf import CONF
 from vmstate.db import engine as db_engine
 
@@ -46,6 +50,8 @@ COMMON = [
     ("[database]\nconnection = nonsense\n", ["[database] connection"]),
     ("[database]\nconnection = postgresql://u:p@127.0.0.1:1/x\n",
      ["psycopg"]),
+    (UNREACHABLE_DB, ["[database] connection", "Connection refused",
+                      "127.0.0.1"]),
 ]
 API_ONLY = [
     ("[api]\nhost = 192.0.2.1\n", ["noauth_allow_remote", "192.0.2.1"]),
@@ -54,6 +60,21 @@ API_ONLY = [
 FAKE_ONLY = [
     ("[fake_compute]\nthreads = many\n", ["[fake_compute] threads"]),
 ]
+#: Every vmstate-manage command that reads the database or the
+#: configuration, with its arguments.
+MANAGE_COMMANDS = [
+    ["db", "version"],
+    ["db", "sync"],
+    ["db", "purge", "--before", "2026-01-01"],
+    ["lifecycle", "sweep", "--once"],
+    ["lifecycle", "show", "4b6a8c1e-0000-4000-8000-000000000000"],
+    ["wait", "4b6a8c1e-0000-4000-8000-000000000000", "--for", "active",
+     "--timeout", "5"],
+]
+#: What vmstate-status must refuse in one line: the configuration itself
+#: (a database it cannot reach is a failed check: its table, exit 2).
+STATUS_CASES = [case for case in COMMON if case[0] is None or (
+    "[database]" not in case[0])]
 
 
 class TestOneLine(base.TestCase):
@@ -63,11 +84,6 @@ class TestOneLine(base.TestCase):
         self.tmp = self.useFixture(fixtures.TempDir()).path
         # The commands' own logging setup would replace the test's.
         self.useFixture(fixtures.MockPatch("vmstate.conf.log.setup"))
-        busy = socket.socket()
-        busy.bind(("127.0.0.1", 0))
-        busy.listen(1)
-        self.addCleanup(busy.close)
-        self.busy = busy.getsockname()[1]
 
     def config(self, text):
         if text is None:
@@ -75,7 +91,7 @@ class TestOneLine(base.TestCase):
         path = os.path.join(self.tmp, "vmstate.conf")
         with open(path, "w") as f:
             f.write("[DEFAULT]\nstate_path = %s\n%s" % (
-                self.tmp, text.format(busy=self.busy)))
+                self.tmp, text))
         return path
 
     def run_main(self, main, *args):
@@ -90,14 +106,13 @@ class TestOneLine(base.TestCase):
             code = main(list(args))
         return code, err.getvalue()
 
-    def check(self, main, cases, *extra):
+    def check(self, main, cases, *extra, status=1):
         wrong = []
         for text, words in cases:
             code, err = self.run_main(
                 main, "--config-file", self.config(text), *extra)
-            words = [w.format(busy=self.busy) for w in words]
             lines = err.splitlines()
-            if (code != 1 or len(lines) != 1
+            if (code != status or len(lines) != 1
                     or not all(w in err for w in words)
                     or "Traceback" in err):
                 wrong.append((text, code, err))
@@ -110,27 +125,86 @@ class TestOneLine(base.TestCase):
         self.check(fake_compute.main, COMMON + FAKE_ONLY)
 
     def test_vmstate_manage(self):
-        # Every command reads its configuration the same way.
-        for command in (["db", "version"], ["db", "purge", "--before",
-                                            "2026-01-01"]):
+        # Every command reads its configuration and its database the
+        # same way.
+        for command in MANAGE_COMMANDS:
             self.check(manage.main, COMMON, *command)
+
+    def test_vmstate_status(self):
+        self.check(status.main, STATUS_CASES, "upgrade", "check", status=2)
 
 
 class TestConsoleScripts(base.TestCase):
     """The installed commands, in a process of their own."""
 
-    def test_one_line_each(self):
-        tmp = self.useFixture(fixtures.TempDir()).path
-        path = os.path.join(tmp, "vmstate.conf")
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+
+    def run_script(self, text, command, status=1):
+        """stderr of ``command`` run with the configuration ``text``,
+        after checking its exit status, that stderr is one line and that
+        it has no traceback."""
+        path = os.path.join(self.tmp, "vmstate.conf")
         with open(path, "w") as f:
-            f.write("[DEFAULT]\nstate_path = %s\n[api]\nport = abc\n"
-                    "[fake_compute]\nport = abc\n" % tmp)
+            f.write("[DEFAULT]\nstate_path = %s\n%s" % (self.tmp, text))
+        done = subprocess.run(
+            [shutil.which(command[0]), "--config-file", path, *command[1:]],
+            capture_output=True, text=True, timeout=120, cwd=self.tmp)
+        detail = "%s: %s" % (" ".join(command), done.stderr)
+        self.assertEqual(status, done.returncode, detail)
+        self.assertEqual(1, len(done.stderr.splitlines()), detail)
+        self.assertNotIn("Traceback", done.stderr, detail)
+        return done.stderr
+
+    def test_one_line_each(self):
         for command in (["vmstate-api"], ["vmstate-fake-compute"],
                         ["vmstate-manage", "db", "version"]):
-            done = subprocess.run(
-                [shutil.which(command[0]), "--config-file", path,
-                 *command[1:]], capture_output=True, text=True,
-                timeout=120, cwd=tmp)
-            self.assertEqual(1, done.returncode, done.stderr)
-            self.assertEqual(1, len(done.stderr.splitlines()), done.stderr)
-            self.assertIn("port", done.stderr)
+            err = self.run_script("[api]\nport = abc\n"
+                                  "[fake_compute]\nport = abc\n", command)
+            self.assertIn("port", err)
+        err = self.run_script("[api]\nport = abc\n",
+                              ["vmstate-status", "upgrade", "check"],
+                              status=2)
+        self.assertIn("[api] port", err)
+
+    def test_unreachable_database(self):
+        # oslo.db logs "DB exceeded retry limit." with three chained
+        # tracebacks before it raises: held back, the one line says it.
+        for command in (["vmstate-api"], ["vmstate-fake-compute"],
+                        ["vmstate-manage", "db", "version"],
+                        ["vmstate-manage", "lifecycle", "sweep", "--once"],
+                        ["vmstate-manage", "lifecycle", "show",
+                         "4b6a8c1e-0000-4000-8000-000000000000"],
+                        ["vmstate-manage", "wait",
+                         "4b6a8c1e-0000-4000-8000-000000000000", "--for",
+                         "active", "--timeout", "5"]):
+            err = self.run_script(UNREACHABLE_DB, command)
+            self.assertIn("[database] connection", err)
+            self.assertIn("Connection refused", err)
+
+    def test_status_reports_an_unreachable_database_as_a_check(self):
+        path = os.path.join(self.tmp, "vmstate.conf")
+        with open(path, "w") as f:
+            f.write("[DEFAULT]\nstate_path = %s\n%s" % (self.tmp,
+                                                         UNREACHABLE_DB))
+        done = subprocess.run(
+            [shutil.which("vmstate-status"), "--config-file", path,
+             "upgrade", "check", "--json"], capture_output=True, text=True,
+            timeout=120, cwd=self.tmp)
+        self.assertEqual(2, done.returncode, done.stderr)
+        self.assertNotIn("Traceback", done.stderr)
+        self.assertIn("Cannot read the schema revision of [database] "
+                      "connection", done.stdout)
+
+    def test_address_in_use(self):
+        busy = socket.socket()
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        self.addCleanup(busy.close)
+        port = busy.getsockname()[1]
+        for command, section in ((["vmstate-api"], "api"),
+                                 (["vmstate-fake-compute"], "fake_compute")):
+            err = self.run_script("[%s]\nport = %d\n" % (section, port),
+                                  command)
+            self.assertIn("cannot listen on 127.0.0.1:%d" % port, err)

@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(argv: list[str]) -> int:
     conf.parse_args(argv, description=DESCRIPTION,
                     epilog=cmd.config_epilog('vmstate-api'))
-    failure.check_options(CONF)
+    failure.configured(CONF)
     service.check_listen_address(CONF.api.host)
     if CONF.api.max_waits >= CONF.api.threads:
         raise service.StartError(
@@ -70,10 +70,12 @@ def _serve(argv: list[str]) -> int:
         httpd = server.make_server(
             api_app.setup_app(CONF), CONF.api.host, CONF.api.port,
             CONF.api.threads, CONF.api.shutdown_timeout, "vmstate-api",
-            client_socket_timeout=CONF.api.client_socket_timeout)
+            client_socket_timeout=CONF.api.client_socket_timeout,
+            header_timeout=CONF.api.header_timeout)
         # Long-poll waits end at once (503) rather than hold the shutdown.
         return server.serve(httpd, "vmstate-api",
-                            on_stop=instances.STOPPING.set)
+                            on_stop=instances.STOPPING.set,
+                            on_listening=failure.started)
     finally:
         if periodic is not None:
             periodic.stop(CONF.api.shutdown_timeout)

@@ -10,20 +10,35 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""How a serving command fails to start: one line on stderr, exit 1.
+"""How a command fails: one line on stderr, exit 1.
 
 A bad option value, a configuration file that is missing or malformed, an
 address that cannot be bound, a database that cannot be reached or whose
 URL does not parse: each is the operator's to fix, so each is said in one
-line naming the option, file or address, never as a traceback.
-:func:`run` wraps a command's body; :func:`check_options` reads every
-option once right after parsing, so that a bad value is found at start and
-named with its group and file, not wherever it is first used.
+line naming the option, file or address, never as a traceback. This is
+the one path every command (``vmstate-api``, ``vmstate-fake-compute``,
+``vmstate-manage ...``, ``vmstate-status``) fails through:
+
+- :func:`run` wraps a command's body and turns such an error into the
+  line;
+- :func:`configured` reads every option once right after parsing
+  (:func:`check_options`), so that a bad value is found at start and
+  named with its group and file, not wherever it is first used;
+- while a command starts (a one-shot command: the whole run), log records
+  that carry such an error with its traceback are held back: libraries
+  log before they raise (oslo.db's "DB exceeded retry limit." with three
+  chained tracebacks), and the one line says it all. When the command
+  ends any other way (the error was handled, or a bug shows its own
+  traceback), and when a service starts serving (:func:`started`), they
+  are logged after all, one line each; from then on errors are logged as
+  usual, tracebacks included.
 """
 
 from collections.abc import Callable
+import logging
 import re
 import sys
+import threading
 
 from oslo_config import cfg
 from oslo_db import exception as db_exc
@@ -93,9 +108,87 @@ def _first_line(err: BaseException) -> str:
     return lines[0] if lines else type(err).__name__
 
 
-def run(name: str, body: Callable[[], int]) -> int:
-    """Run a command's ``body``; a start-up failure is one line on
-    stderr (``<name>: <why>``) and exit status 1."""
+class _HeldBack(logging.Filter):
+    """A handler filter that keeps the records carrying an error
+    :func:`describe` names (with their traceback) out of the log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+        self.handlers: set[logging.Handler] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        err = record.exc_info[1] if record.exc_info else None
+        if err is not None and describe(err) is not None:
+            self.records.append(record)
+            return False
+        return True
+
+
+_held: _HeldBack | None = None
+_held_lock = threading.Lock()
+
+
+def hold_back_logs() -> None:
+    """Hold back operator errors' tracebacks on the handlers configured
+    now (Python's last-resort handler and the root logger's). Called by
+    :func:`run`, and again by :func:`configured`: logging's setup
+    replaces the handlers."""
+    with _held_lock:
+        if _held is None:
+            return
+        handlers = [h for h in [logging.lastResort,
+                                *logging.getLogger().handlers]
+                    if h is not None]
+        for handler in handlers:
+            if _held not in handler.filters:
+                handler.addFilter(_held)
+                _held.handlers.add(handler)
+
+
+def _release(emit: bool) -> None:
+    global _held
+    with _held_lock:
+        held, _held = _held, None
+    if held is None:
+        return
+    for handler in held.handlers:
+        handler.removeFilter(held)
+    if emit:
+        # Handled after all (a retry that succeeded, a check that turned
+        # it into its result): said, in one line each.
+        for record in held.records:
+            err = record.exc_info[1] if record.exc_info else None
+            record.msg = "%s (%s)" % (record.getMessage(), describe(err)
+                                      if err is not None else "")
+            record.args = None
+            record.exc_info = record.exc_text = None
+            logging.getLogger(record.name).handle(record)
+
+
+def started() -> None:
+    """The command is up (a service listens): from now on its errors are
+    logged as usual, tracebacks included; what was held back is logged
+    now, one line each."""
+    _release(emit=True)
+
+
+def configured(conf: cfg.ConfigOpts) -> None:
+    """Right after a command parsed its configuration (and set up its
+    logging): check every option (:func:`check_options`) and hold back
+    tracebacks on the handlers logging now has."""
+    hold_back_logs()
+    check_options(conf)
+
+
+def run(name: str, body: Callable[[], int], code: int = 1) -> int:
+    """Run a command's ``body``; a failure the operator can fix is one
+    line on stderr (``<name>: <why>``) and exit status ``code``."""
+    global _held
+    with _held_lock:
+        _held = _HeldBack()
+    hold_back_logs()
+    said = False
     try:
         return body()
     except Exception as err:
@@ -103,4 +196,7 @@ def run(name: str, body: Callable[[], int]) -> int:
         if line is None:
             raise
         print("%s: %s" % (name, line), file=sys.stderr)
-        return 1
+        said = True
+        return code
+    finally:
+        _release(emit=not said)

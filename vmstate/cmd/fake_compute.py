@@ -59,13 +59,13 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(argv: list[str]) -> int:
     conf.parse_args(argv, description=DESCRIPTION,
                     epilog=cmd.config_epilog('vmstate-fake-compute'))
-    failure.check_options(CONF)
+    failure.configured(CONF)
     service.prepare()
     try:
         httpd = server.make_server(
             load_app(), CONF.fake_compute.host, CONF.fake_compute.port,
             CONF.fake_compute.threads, 5, NAME)
-        return server.serve(httpd, NAME)
+        return server.serve(httpd, NAME, on_listening=failure.started)
     finally:
         service.stop()
 

@@ -24,11 +24,8 @@ import sys
 from typing import Any
 
 from oslo_config import cfg
-from oslo_db import exception as db_exc
-from sqlalchemy import exc as sa_exc
 
 from vmstate import cmd
-from vmstate import exception
 from vmstate.cmd import failure
 from vmstate.conf import CONF
 
@@ -115,6 +112,9 @@ def load_commands() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``vmstate-manage``: the exit status (1 with one line on stderr when
+    a command fails for a reason the operator can fix:
+    :mod:`vmstate.cmd.failure`)."""
     load_commands()
 
     opt = cfg.SubCommandOpt("category", title="Command categories",
@@ -125,30 +125,20 @@ def main(argv: list[str] | None = None) -> int:
     CONF.clear()
     CONF.register_cli_opt(opt)
     try:
-        CONF(sys.argv[1:] if argv is None else argv, project="vmstate",
-             description=DESCRIPTION,
-             epilog=cmd.config_epilog("vmstate-manage"))
-        failure.check_options(CONF)
+        return failure.run("vmstate-manage", lambda: _run(
+            sys.argv[1:] if argv is None else argv))
+    finally:
+        # Leave CONF as found, so the command can run again in one process.
+        CONF.clear()
+        CONF.unregister_opt(opt)
+
+
+def _run(argv: list[str]) -> int:
+    CONF(argv, project="vmstate", description=DESCRIPTION,
+         epilog=cmd.config_epilog("vmstate-manage"))
+    failure.configured(CONF)
+    try:
         return int(CONF.category.func(CONF.category) or 0)
-    except (ModuleNotFoundError, sa_exc.ArgumentError,
-            cfg.ConfigFilesNotFoundError) as err:
-        # A missing file, a database URL that does not parse or whose
-        # driver is missing: said as every command says them.
-        print("vmstate-manage: %s" % failure.describe(err),
-              file=sys.stderr)
-        return 1
-    except exception.VMStateError as err:
-        print("vmstate-manage: %s" % err, file=sys.stderr)
-        return 1
-    except (db_exc.DBError, sa_exc.SQLAlchemyError) as err:
-        # An unreachable or broken database: one line, not a traceback.
-        print("vmstate-manage: database error: %s"
-              % str(err).splitlines()[0], file=sys.stderr)
-        return 1
-    except cfg.Error as err:
-        print("vmstate-manage: configuration error: %s" % err,
-              file=sys.stderr)
-        return 1
     except BrokenPipeError:
         # The reader went away (matrix show | head): nothing to report.
         # Point stdout at nothing so the interpreter's flush at exit
@@ -156,10 +146,6 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
-    finally:
-        # Leave CONF as found, so the command can run again in one process.
-        CONF.clear()
-        CONF.unregister_opt(opt)
 
 
 if __name__ == "__main__":

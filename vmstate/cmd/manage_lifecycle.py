@@ -27,6 +27,7 @@ import threading
 from typing import Any
 
 from vmstate import context
+from vmstate.cmd import failure
 from vmstate.cmd.manage import command
 from vmstate.db import api as db_api
 from vmstate.db import failures as db_failures
@@ -76,6 +77,8 @@ def sweep(args: Any) -> int:
         signal.signal(signal.SIGINT, _stop)
         periodic.start()
         print("sweeper running every %g s" % periodic.interval, flush=True)
+        # Up: a failing round is logged with its traceback from now on.
+        failure.started()
         stop.wait()
         periodic.stop()
         print("sweeper stopped after %d rounds" % periodic.rounds,

@@ -32,9 +32,6 @@ driver``); with the ``local`` driver only the safety net
 import sys
 from typing import Any
 
-from oslo_db import exception as db_exc
-from sqlalchemy import exc as sa_exc
-
 from vmstate import context
 from vmstate import exception
 from vmstate import lifecycle
@@ -105,10 +102,6 @@ def wait(args: Any) -> int:
                                     args.uuid.lower(), args.states,
                                     timeout,
                                     on_progress=_Printer(len(args.states)))
-    except (db_exc.DBError, sa_exc.SQLAlchemyError) as err:
-        print("vmstate-manage: database error: %s" % (
-            str(err).splitlines()[0]), file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("vmstate-manage: wait interrupted", file=sys.stderr)
         return 130

@@ -33,6 +33,7 @@ from sqlalchemy import exc as sa_exc
 from vmstate import cmd
 from vmstate import exception
 from vmstate import matrix
+from vmstate.cmd import failure
 from vmstate.conf import CONF
 from vmstate.db import engine as db_engine
 from vmstate.db import migration
@@ -45,7 +46,8 @@ EXIT_CODES = {
     0: "every check passed: ready to start or upgrade",
     1: "at least one warning: read it; the services will start",
     2: "at least one failure: the services would refuse to start or "
-       "misbehave; fix it first",
+       "misbehave; fix it first (or the configuration cannot be read: "
+       "one line on stderr says why)",
     255: "a check could not run (an unexpected error, with its trace)",
 }
 
@@ -230,17 +232,24 @@ def main(argv: list[str] | None = None) -> int:
     CONF.clear()
     CONF.register_cli_opt(opt)
     try:
-        CONF(sys.argv[1:] if argv is None else argv, project="vmstate",
-             description=DESCRIPTION,
-             epilog=cmd.config_epilog("vmstate-status"))
-        # oslo.upgradecheck reads --json from its own module's CONF, as
-        # its main() sets it.
-        upgradecheck.CONF = CONF
+        # A configuration that cannot be read fails as every command's
+        # does (one line), with the upgrade check's failure status.
+        return failure.run("vmstate-status", lambda: _check(
+            sys.argv[1:] if argv is None else argv), code=2)
+    finally:
+        CONF.clear()
+        CONF.unregister_opt(opt)
+
+
+def _check(argv: list[str]) -> int:
+    CONF(argv, project="vmstate", description=DESCRIPTION,
+         epilog=cmd.config_epilog("vmstate-status"))
+    failure.configured(CONF)
+    # oslo.upgradecheck reads --json from its own module's CONF, as its
+    # main() sets it.
+    upgradecheck.CONF = CONF
+    try:
         return int(upgradecheck.run(CONF))
-    except cfg.Error as err:
-        print("vmstate-status: configuration error: %s" % err,
-              file=sys.stderr)
-        return 2
     except BrokenPipeError:
         # The reader went away (| head): nothing more to say.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -248,8 +257,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         upgradecheck.CONF = None
-        CONF.clear()
-        CONF.unregister_opt(opt)
 
 
 if __name__ == "__main__":
