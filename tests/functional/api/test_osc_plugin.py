@@ -24,6 +24,7 @@ import time
 import fixtures
 import testtools
 
+from tests import keystone_fixture
 from tests.functional.api import test_process
 
 # One CLI run loads every plugin of python-openstackclient: seconds each.
@@ -168,3 +169,76 @@ class TestPlugin(testtools.TestCase):
         self.assertTrue(dot.startswith("digraph vmstate {"), dot[:80])
         self.assertIn("plugins: nova", dot)
         self.assertIn('"active" -> "stopped" [label="stop"];', dot)
+
+
+class TestPluginKeystone(testtools.TestCase):
+    """``openstack vmstate ...`` with Keystone: the token from Keystone,
+    vmstate's endpoint from the catalog (service type ``instance-state``),
+    the real ``vmstate-api`` in keystone mode checking the token."""
+
+    def setUp(self):
+        super().setUp()
+        self.ks = keystone_fixture.keystone(self)
+        self.api = self.useFixture(test_process.APIProcess(
+            self.ks.authtoken_conf()))
+        # Found through the catalog, not given on the command line.
+        self.ks.set_vmstate_endpoint("http://%s:%d" % (self.api.host,
+                                                       self.api.port))
+        self.command = shutil.which("openstack")
+        if self.command is None:
+            raise AssertionError("the openstack CLI is not installed "
+                                 "(python-openstackclient, test-requirements)")
+        self.cwd = self.useFixture(fixtures.TempDir()).path
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith("OS_")}
+
+    def cli(self, user, *args, code=0, password=None):
+        argv = [self.command, "--os-auth-url", self.ks.auth_url,
+                "--os-identity-api-version", "3",
+                "--os-user-id", user.id,
+                "--os-password", password or user.password,
+                "--os-project-id", user.project_id,
+                "--os-region-name", "RegionOne", "--os-interface", "public",
+                "vmstate"] + list(args)
+        done = subprocess.run(argv, env=self.env, cwd=self.cwd,
+                              capture_output=True, text=True,
+                              timeout=CLI_TIMEOUT)
+        self.assertEqual(code, done.returncode,
+                         "openstack vmstate %s: %s" % (" ".join(args),
+                                                       done.stderr))
+        return done.stdout if code == 0 else done.stderr
+
+    def test_catalog_round_trip_and_bad_credentials(self):
+        member = self.ks.member_a
+        status, body = self.api.request(
+            "POST", "/v1/instances",
+            {"instance": {"vm_state": "active", "task_state": None}},
+            headers={"X-Auth-Token": member.token()})
+        self.assertEqual(201, status, body)
+        uuid = body["instance"]["uuid"]
+        status, body = self.api.request(
+            "POST", "/v1/instances",
+            {"instance": {"vm_state": "active", "task_state": None}},
+            headers={"X-Auth-Token": self.ks.member_b.token()})
+        self.assertEqual(201, status, body)
+        # The member of a lists a's instance only.
+        listed = json.loads(self.cli(member, "instance", "list", "-f",
+                                     "json"))
+        self.assertEqual([uuid], [r["UUID"] for r in listed])
+        begun = json.loads(self.cli(member, "instance", "action", uuid,
+                                    "stop", "-f", "json"))
+        self.assertEqual("powering-off", begun["task_state"])
+        # The reader sees it, and is refused an action in one line.
+        shown = json.loads(self.cli(self.ks.reader_a, "instance", "show",
+                                    uuid, "-f", "json"))
+        self.assertEqual(("active", "powering-off"),
+                         (shown["vm_state"], shown["task_state"]))
+        err = self.cli(self.ks.reader_a, "instance", "action", uuid,
+                       "reboot", code=1)
+        self.assertEqual(1, len(err.strip().splitlines()), err)
+        self.assertIn("HTTP 403", err)
+        # A wrong password: Keystone's 401, one line, exit 1.
+        err = self.cli(member, "instance", "list", code=1,
+                       password="wrong")
+        self.assertEqual(1, len(err.strip().splitlines()), err)
+        self.assertIn("401", err)
