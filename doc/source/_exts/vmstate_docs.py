@@ -203,6 +203,32 @@ class ManageReference(SphinxDirective):
         return container.children
 
 
+class OSCReference(SphinxDirective):
+    """Every ``openstack vmstate ...`` command of the CLI plugin, with its
+    ``--help``: the commands registered in the entry-point namespace
+    ``openstack.instance_state.v1`` when this documentation is built."""
+
+    def run(self):
+        from importlib import metadata
+
+        found = sorted(metadata.entry_points(
+            group="openstack.instance_state.v1"), key=lambda e: e.name)
+        lines = []
+        for entry_point in found:
+            words = entry_point.name.replace("_", " ")
+            title = "openstack %s" % words
+            parser = entry_point.load()(None, None).get_parser(title)
+            # Under the page's own sections ("=" and "-").
+            lines += [title, "~" * len(title), ""]
+            lines += _literal(parser.format_help().rstrip())
+        container = nodes.section()
+        container.document = self.state.document
+        self.state.nested_parse(StringList(lines, source="openstack"),
+                                self.content_offset, container,
+                                match_titles=True)
+        return container.children
+
+
 def _literal(text):
     return ([".. code-block:: none", ""]
             + ["   " + line for line in text.splitlines()] + [""])
@@ -429,4 +455,5 @@ def setup(app):
     app.add_directive("vmstate-help", Help)
     app.add_directive("vmstate-guard-routes", GuardRoutes)
     app.add_directive("vmstate-manage-reference", ManageReference)
+    app.add_directive("vmstate-osc-reference", OSCReference)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
