@@ -42,7 +42,6 @@ from typing import Any
 
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
-from oslo_db.sqlalchemy import utils as sqlalchemyutils
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 from oslo_utils import timeutils
@@ -117,7 +116,7 @@ def instance_list(context: Any, filters: Mapping[str, Any] | None = None,
                   limit: int | None = None, marker: str | None = None,
                   sort_key: str = "created_at", sort_dir: str = "asc"
                   ) -> list[dict[str, Any]]:
-    """A page of the instances ``context`` may see.
+    """A page of the instances ``context`` may see: one SELECT.
 
     :param filters: ``vm_state``, ``task_state``, ``project_id``,
         ``user_id``; each a value or a list of values. ``task_state: None``
@@ -131,6 +130,30 @@ def instance_list(context: Any, filters: Mapping[str, Any] | None = None,
     :raises Invalid: an unknown filter, sort key or direction, a negative
         limit, or a marker that is not a visible instance.
     """
+    stmt = page_statement(context, filters, limit, marker, sort_key,
+                          sort_dir)
+    with engine.reader(context) as conn:
+        rows = conn.execute(stmt).all()
+        if not rows and marker is not None:
+            check_marker(conn, context, marker)
+    return [cas.instance_dict(row._mapping) for row in rows]
+
+
+def page_statement(context: Any, filters: Mapping[str, Any] | None,
+                   limit: int | None, marker: str | None,
+                   sort_key: str = "created_at", sort_dir: str = "asc"
+                   ) -> Any:
+    """The SELECT of one page of instances (see :func:`instance_list`).
+
+    The marker's sort values are read by subqueries inside the same
+    statement (the ``instances`` table aliased ``marker``), so a page is
+    one statement; a marker that is not visible matches nothing (an empty
+    page, which :func:`check_marker` then tells from a real end). The
+    columns are :data:`vmstate.db.cas.INSTANCE_COLUMNS` and ``id``; the
+    order is ``sort_key`` then ``id`` in ``sort_dir``.
+
+    :raises Invalid: as :func:`instance_list`.
+    """
     filters = dict(filters or {})
     unknown = sorted(set(filters) - LIST_FILTERS)
     if unknown:
@@ -143,21 +166,39 @@ def instance_list(context: Any, filters: Mapping[str, Any] | None = None,
     if limit is not None and (isinstance(limit, bool)
                               or not isinstance(limit, int) or limit < 0):
         raise exception.Invalid("limit must be an integer >= 0")
-    model = models.Instance
-    with engine.reader_session(context) as session:
-        query = session.query(model).filter(*cas.scope(context))
-        marker_row = None
-        if marker is not None:
-            marker_row = query.filter(model.uuid == marker).first()
-            if marker_row is None:
-                raise exception.Invalid("marker not found: %s" % marker)
-        query = query.filter(*conditions.expected_condition(filters))
-        query = sqlalchemyutils.paginate_query(
-            query, model, limit, [sort_key, "id"], marker=marker_row,
-            sort_dirs=[sort_dir, sort_dir])
-        return [cas.instance_dict({k: getattr(obj, k)
-                                   for k in cas.INSTANCE_COLUMNS})
-                for obj in query.all()]
+    key, ident = _c[sort_key], _c.id
+    stmt = sa.select(*(_c[name] for name in cas.INSTANCE_COLUMNS), ident)
+    stmt = stmt.where(*cas.scope(context),
+                      *conditions.expected_condition(filters))
+    if marker is not None:
+        found = models.instances.alias("marker")
+        seen = [found.c.uuid == marker]
+        if cas.scope(context):
+            seen.append(found.c.project_id == context.project_id)
+        marker_key = sa.select(found.c[sort_key]).where(
+            *seen).scalar_subquery()
+        marker_id = sa.select(found.c.id).where(*seen).scalar_subquery()
+        if sort_dir == "asc":
+            after = sa.or_(key > marker_key,
+                           sa.and_(key == marker_key, ident > marker_id))
+        else:
+            after = sa.or_(key < marker_key,
+                           sa.and_(key == marker_key, ident < marker_id))
+        stmt = stmt.where(after)
+    order = sa.asc if sort_dir == "asc" else sa.desc
+    stmt = stmt.order_by(order(key), order(ident))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return stmt
+
+
+def check_marker(conn: sa.Connection, context: Any, marker: str) -> None:
+    """Raise ``Invalid`` when ``marker`` is not an instance ``context``
+    sees (asked only after a page came back empty)."""
+    found = conn.execute(sa.select(_c.id).where(
+        _c.uuid == marker, *cas.scope(context))).first()
+    if found is None:
+        raise exception.Invalid("marker not found: %s" % marker)
 
 
 @_retry

@@ -202,6 +202,43 @@ def instance_with_queue(context: Any, uuid: str) -> dict[str, Any]:
 
 
 @db_api._retry
+def instances_with_queues(context: Any,
+                          filters: Mapping[str, Any] | None = None,
+                          limit: int | None = None,
+                          marker: str | None = None
+                          ) -> list[dict[str, Any]]:
+    """A page of instances, each with its ``queue``, in one statement.
+
+    The page is :func:`vmstate.db.api.page_statement` (creation order),
+    as a subquery, LEFT JOINed to the queue: a row per queued entry, one
+    for an idle instance. Arguments and errors as
+    :func:`vmstate.db.api.instance_list`.
+    """
+    page = db_api.page_statement(context, filters, limit, marker).subquery(
+        "page")
+    stmt = (sa.select(*(page.c[name] for name in cas.INSTANCE_COLUMNS),
+                      *_ENTRY_LABELS)
+            .select_from(page.outerjoin(
+                models.action_queue, _q.instance_uuid == page.c.uuid))
+            .order_by(page.c.created_at, page.c.id, _q.id))
+    with engine.reader(context) as conn:
+        rows = conn.execute(stmt).all()
+        if not rows and marker is not None:
+            db_api.check_marker(conn, context, marker)
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        m = row._mapping
+        instance = found.get(m["uuid"])
+        if instance is None:
+            instance = found[m["uuid"]] = cas.instance_dict(m)
+            instance["queue"] = []
+        if m["q_id"] is not None:
+            instance["queue"].append(
+                {name: m["q_" + name] for name in ENTRY_COLUMNS})
+    return list(found.values())
+
+
+@db_api._retry
 def head(context: Any, uuid: str) -> dict[str, Any] | None:
     """The oldest queued action of ``uuid``, or ``None``."""
     with engine.reader(context) as conn:

@@ -544,3 +544,27 @@ class TestEvents(base.APITestCase):
         res = self.get("/v1/instances/%s/events" % inst["uuid"], headers=X,
                        status=404)
         self.fault(res, "itemNotFound", 404)
+
+
+class TestStatementsPerRequest(base.APITestCase):
+    """The data statements each request sends (issue 14, target 3): one
+    per list page, its queues included (a show's one statement is
+    :class:`TestShow`'s)."""
+
+    def counter(self):
+        return self.useFixture(db_fixture.StatementCounter(
+            db_engine.get_engine()))
+
+    def test_a_list_page_is_one_statement(self):
+        for _ in range(3):
+            self.create(headers=OWN)
+        counter = self.counter()
+        res = self.get("/v1/instances?limit=2", headers=OWN)
+        self.assertEqual(2, len(res.json["instances"]))
+        self.assertEqual(1, counter.count, counter.statements)
+        counter.reset()
+        marker = res.json["instances"][-1]["uuid"]
+        res = self.get("/v1/instances?limit=2&marker=%s" % marker,
+                       headers=OWN)
+        self.assertEqual(1, len(res.json["instances"]))
+        self.assertEqual(1, counter.count, counter.statements)

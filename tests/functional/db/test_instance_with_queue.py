@@ -56,6 +56,55 @@ class _WithQueue:
             self.admin, inst["uuid"])["uuid"])
 
 
+    def test_a_page_with_its_queues_is_one_statement(self):
+        uuids = [self.create()["uuid"] for _ in range(5)]
+        self.create(self.other)
+        busy = uuids[3]
+        api.transition(self.admin, busy, {"task_state": "rebooting"})
+        for action in ("stop", "start"):
+            db_queue.push(self.ctx, busy, action, None, _add)
+        seen, marker = [], None
+        while True:
+            counter = self.count_statements()
+            page = db_queue.instances_with_queues(self.ctx, limit=2,
+                                                  marker=marker)
+            if not page:
+                # An empty page after a marker also checks the marker.
+                self.assertEqual(2, counter.count, counter.statements)
+                break
+            self.assertEqual(1, counter.count, counter.statements)
+            seen += page
+            marker = page[-1]["uuid"]
+            if len(page) < 2:
+                break
+        # Every instance of the project once, in creation order, as
+        # instance_list pages them, each with its own queue.
+        self.assertEqual(uuids, [i["uuid"] for i in seen])
+        self.assertEqual(
+            [i for i in api.instance_list(self.ctx)],
+            [{k: v for k, v in i.items() if k != "queue"} for i in seen])
+        self.assertEqual(
+            {u: ["stop", "start"] if u == busy else [] for u in uuids},
+            {i["uuid"]: [e["action"] for e in i["queue"]] for i in seen})
+
+    def test_a_page_filters_and_refuses_an_unseen_marker(self):
+        mine = self.create()
+        theirs = self.create(self.other)
+        stopped = self.create(vm_state="stopped")
+        page = db_queue.instances_with_queues(
+            self.ctx, filters={"vm_state": "stopped"})
+        self.assertEqual([stopped["uuid"]], [i["uuid"] for i in page])
+        self.assertRaises(exception.Invalid, db_queue.instances_with_queues,
+                          self.ctx, marker=theirs["uuid"])
+        self.assertRaises(exception.Invalid, api.instance_list,
+                          self.ctx, marker=theirs["uuid"])
+        # An admin sees every project and may page after any instance.
+        after = db_queue.instances_with_queues(self.admin,
+                                               marker=mine["uuid"])
+        self.assertEqual([theirs["uuid"], stopped["uuid"]],
+                         [i["uuid"] for i in after])
+
+
 class TestWithQueueSQLite(_WithQueue, base.TestCase):
     FIXTURE = base.SQLiteMigrated
 
