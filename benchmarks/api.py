@@ -29,6 +29,13 @@ action
     instance (active, no task), created through the API beforehand, so
     that every request is a valid start and a 409 means a bug.
 
+Beside each show cell, the same clients read the same instances from a
+minimal Pecan + SQLAlchemy app (``benchmarks/baseline_api.py``: the same
+one-statement read, JSON, cheroot with as many threads, nothing else) on
+the same database: ``base`` rows. The server CPU per answered show of
+both, and their ratio, is the cost of vmstate's request path (target:
+at most 1.5 times the baseline's).
+
 Against the embedded SQLite default (a file in a temporary
 ``state_path``, schema created by ``vmstate-api`` on start) and
 PostgreSQL (a scratch database created through a superuser, schema made
@@ -90,6 +97,10 @@ EXPECTED = {"show": 200, "action": 202}
 START_TIMEOUT = 60
 STOP_TIMEOUT = 30
 SHOW_POOL = 200
+BASELINE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "baseline_api.py")
+# Issue 14: a show costs at most this many times the baseline's server CPU.
+SHOW_CPU_RATIO = 1.5
 # Instances prepared for an action cell: the show rate at the same
 # concurrency, times this, for the whole cell (warm-up included).
 ACTION_MARGIN = 1.5
@@ -106,9 +117,12 @@ class APIServer:
         database = ("[database]\nconnection = %s\n" % connection
                     if connection else "")
         with open(self.conf, "w") as f:
+            # No waits here: most threads serve short requests (the
+            # service refuses max_waits at or above its threads).
             f.write("[DEFAULT]\nstate_path = %s\n[api]\nhost = 127.0.0.1\n"
-                    "port = 0\nthreads = %d\nshutdown_timeout = 5\n%s"
-                    % (directory, threads, database))
+                    "port = 0\nthreads = %d\nmax_waits = %d\n"
+                    "shutdown_timeout = 5\n%s"
+                    % (directory, threads, threads // 4, database))
         self.log_path = os.path.join(directory, "api.log")
         self.process = None
         self.address = None
@@ -128,12 +142,14 @@ class APIServer:
             raise RuntimeError("vmstate-manage db sync failed:\n%s%s"
                                % (done.stdout, done.stderr))
 
+    def argv(self):
+        return [self.command("vmstate-api"), "--config-file", self.conf]
+
     def start(self):
         self.log = open(self.log_path, "w+")
         self.process = subprocess.Popen(
-            [self.command("vmstate-api"), "--config-file", self.conf],
-            cwd=self.directory, stdout=subprocess.PIPE, stderr=self.log,
-            text=True)
+            self.argv(), cwd=self.directory, stdout=subprocess.PIPE,
+            stderr=self.log, text=True)
         lines = queue.Queue()
 
         def drain():
@@ -156,8 +172,8 @@ class APIServer:
                 self.address = (found.group(1), int(found.group(2)))
                 return
             if line is None:
-                raise RuntimeError("vmstate-api did not start:\n%s"
-                                   % self.logs())
+                raise RuntimeError("%s did not start:\n%s"
+                                   % (self.argv()[0], self.logs()))
 
     def alive(self):
         return self.process is not None and self.process.poll() is None
@@ -180,6 +196,29 @@ class APIServer:
     def logs(self):
         with open(self.log_path) as f:
             return f.read()
+
+
+class BaselineServer(APIServer):
+    """``benchmarks/baseline_api.py`` (a minimal Pecan + SQLAlchemy app
+    doing a show's read) on the same database, with as many threads."""
+
+    def __init__(self, directory, url, threads):
+        self.directory = directory
+        self.url = url
+        self.threads = threads
+        self.log_path = os.path.join(directory, "baseline.log")
+        self.process = None
+        self.address = None
+
+    def argv(self):
+        return [sys.executable, BASELINE, self.url, str(self.threads)]
+
+
+def cpu_per_request(cell):
+    """Server CPU milliseconds per answered request of ``cell``."""
+    if cell.server_cpu is None or not cell.requests:
+        return float("nan")
+    return cell.server_cpu * cell.window / cell.requests * 1000
 
 
 # -- HTTP ----------------------------------------------------------------
@@ -402,7 +441,7 @@ def server_problems(text):
                          line)]
 
 
-def run_backend(backend, args, mp, emit):
+def run_backend(backend, args, mp, emit, compare):
     """Every cell on ``backend``; a list of failures (empty: all well)."""
     failures = []
     with contextlib.ExitStack() as stack:
@@ -412,8 +451,11 @@ def run_backend(backend, args, mp, emit):
         if backend == "postgresql":
             connection = stack.enter_context(
                 databases.postgresql_database(args.postgresql))
-        server = APIServer(directory, connection,
-                           threads=max(64, 2 * max(args.clients)))
+        threads = max(64, 2 * max(args.clients))
+        server = APIServer(directory, connection, threads=threads)
+        baseline = BaselineServer(
+            directory, connection or "sqlite:///%s" % os.path.join(
+                directory, "vmstate.sqlite"), threads)
         if connection:
             server.db_sync()
 
@@ -432,6 +474,8 @@ def run_backend(backend, args, mp, emit):
         server.start()
         stack.callback(stop)
         address = server.address
+        baseline.start()
+        stack.callback(baseline.stop)
 
         # Warm up the server (imports, statement caches, pools) unmeasured.
         pool = create_instances(address, SHOW_POOL)
@@ -442,6 +486,12 @@ def run_backend(backend, args, mp, emit):
             answers += [warm.call("POST", "/v1/instances/%s/actions" % uuid,
                                   ACTION)
                         for uuid in create_instances(address, 20)]
+        finally:
+            warm.close()
+        warm = Client(baseline.address)
+        try:
+            answers += [warm.call("GET", "/v1/instances/%s" % uuid)
+                        for uuid in pool[:20]]
         finally:
             warm.close()
         wrong = [a for a in answers if a[0] not in EXPECTED.values()]
@@ -456,6 +506,10 @@ def run_backend(backend, args, mp, emit):
             show = run_cell(mp, server, "show", jobs, processes,
                             args.warmup, args.seconds)
             emit(backend, "show", clients, show)
+            base = run_cell(mp, baseline, "show", jobs, processes,
+                            args.warmup, args.seconds)
+            emit(backend, "base", clients, base)
+            compare(backend, clients, show, base)
             needed = (math.ceil(show.rps * (args.warmup + args.seconds)
                                 * ACTION_MARGIN) + 4 * clients)
             fresh = create_instances(address, needed)
@@ -463,7 +517,8 @@ def run_backend(backend, args, mp, emit):
             action = run_cell(mp, server, "action", jobs, processes,
                               args.warmup, args.seconds)
             emit(backend, "action", clients, action)
-            for op, cell in (("show", show), ("action", action)):
+            for op, cell in (("show", show), ("base", base),
+                             ("action", action)):
                 if cell.errors:
                     failures.append("%s %s x%d: %s" % (
                         backend, op, clients, ", ".join(
@@ -547,10 +602,22 @@ def main(argv=None):
                                   ("%s p99" % op, cell.p99 * 1000, "ms")):
             found.figure(backend, name, value, unit, clients=clients)
 
+    def compare(backend, clients, show, base):
+        mine, theirs = cpu_per_request(show), cpu_per_request(base)
+        ratio = mine / theirs if theirs else float("nan")
+        print("%-10s show server CPU per request: %.3f ms, baseline %.3f ms:"
+              " %.2fx (target <= %gx)" % (backend, mine, theirs, ratio,
+                                          SHOW_CPU_RATIO), flush=True)
+        found.figure(backend, "show server cpu per request", mine, "ms",
+                     clients=clients, baseline=theirs)
+        found.target("%s show server CPU / minimal Pecan + SQLAlchemy, "
+                     "%d clients" % (backend, clients), ratio,
+                     "<= %g" % SHOW_CPU_RATIO, ratio <= SHOW_CPU_RATIO)
+
     failures = []
     for backend in args.backends:
         try:
-            failures += run_backend(backend, args, mp, emit)
+            failures += run_backend(backend, args, mp, emit, compare)
         except Exception as err:
             failures.append("%s: %s: %s" % (backend, type(err).__name__,
                                             err))
