@@ -40,6 +40,7 @@ from vmstate import exception
 from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.db import api as db_api
+from vmstate.db import cas
 from vmstate.db.conditions import AllowedCells
 from vmstate.matrix import ActionDef
 from vmstate.matrix import Matrix
@@ -216,7 +217,7 @@ class Task:
     def __init__(self, context: Any, instance: Mapping[str, Any],
                  definition: ActionDef, owns_task: bool) -> None:
         self.context = context
-        self.instance = dict(instance)
+        self.instance: dict[str, Any] = cas.Changed.of(instance)
         self.definition = definition
         self.uuid: str = instance["uuid"]
         self.action = definition.name
@@ -391,7 +392,7 @@ class Task:
         return instance
 
     def _update(self, instance: Mapping[str, Any]) -> None:
-        self.instance = dict(instance)
+        self.instance = cas.Changed.of(instance)
         self.task_state = instance["task_state"]
 
     # -- context manager ----------------------------------------------------

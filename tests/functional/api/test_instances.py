@@ -549,7 +549,9 @@ class TestEvents(base.APITestCase):
 class TestStatementsPerRequest(base.APITestCase):
     """The data statements each request sends (issue 14, target 3): one
     per list page, its queues included (a show's one statement is
-    :class:`TestShow`'s)."""
+    :class:`TestShow`'s); starting an action two, with its history row;
+    ending a task at most three (on SQLite and PostgreSQL; MariaDB has no
+    UPDATE .. RETURNING and reads the changed row once more)."""
 
     def counter(self):
         return self.useFixture(db_fixture.StatementCounter(
@@ -568,3 +570,40 @@ class TestStatementsPerRequest(base.APITestCase):
                        headers=OWN)
         self.assertEqual(1, len(res.json["instances"]))
         self.assertEqual(1, counter.count, counter.statements)
+
+    def test_starting_an_action_is_two(self):
+        # The member's rule is judged on its own project without a read;
+        # the change says its queue is empty, so the view reads none.
+        inst = self.create(vm_state="active", task_state=None, headers=OWN)
+        counter = self.counter()
+        res = self.post("/v1/instances/%s/actions" % inst["uuid"],
+                        {"action": "reboot"}, headers=OWN, status=202)
+        self.assertEqual("rebooting", res.json["instance"]["task_state"])
+        self.assertNotIn("queue", res.json["instance"])
+        self.assertEqual(2, counter.count, counter.statements)
+        self.assertTrue(counter.statements[0].startswith("UPDATE"))
+
+    def test_ending_a_task_is_three(self):
+        inst = self.create(vm_state="active", task_state=None)
+        started = self.post("/v1/instances/%s/actions" % inst["uuid"],
+                            {"action": "reboot"}, headers=OWN,
+                            status=202).json["instance"]
+        counter = self.counter()
+        res = self.patch("/v1/instances/%s" % inst["uuid"], {
+            "instance": {"task_state": None},
+            "expected": {"task_id": started["task_id"]}})
+        self.assertIsNone(res.json["instance"]["task_state"])
+        self.assertLessEqual(counter.count, 3, counter.statements)
+
+    def test_a_queue_is_still_shown(self):
+        inst = self.create(vm_state="active", task_state=None, headers=OWN)
+        self.post("/v1/instances/%s/actions" % inst["uuid"],
+                  {"action": "reboot"}, headers=OWN, status=202)
+        self.post("/v1/instances/%s/actions" % inst["uuid"],
+                  {"action": "stop", "queue": True}, headers=OWN,
+                  status=202)
+        # A hard reboot starts over the reboot; the stop is still queued.
+        res = self.post("/v1/instances/%s/actions" % inst["uuid"],
+                        {"action": "reboot_hard"}, headers=OWN, status=202)
+        self.assertEqual(["stop"], [e["action"] for e in
+                                    res.json["instance"]["queue"]])

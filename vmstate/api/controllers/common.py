@@ -60,6 +60,32 @@ def scoped(ctx: Any) -> Any:
     return ctx
 
 
+def authorize_change(rule: str, ctx: Any, uuid: str) -> tuple[Any, str]:
+    """Check ``rule`` for a change to the instance of a path, reading the
+    instance only when the answer depends on it.
+
+    The rule's target is the instance's owner (:func:`authorize_instance`).
+    A caller who sees only its own project reaches only that project's
+    instances (the change's compare-and-swap is scoped to it: another
+    project's instance is not found, 404), so its target is known without
+    a read: ``{"project_id": <the caller's>}``. When the rule allows that,
+    no read is made; when it refuses, the instance is read to answer as
+    :func:`authorize_instance` does (404 when not visible, else 403).
+    A caller with every project's view is checked on the instance read.
+
+    :returns: ``(context to act with, lower-case uuid)``.
+    :raises InstanceNotFound: as :func:`authorize_instance`.
+    :raises Forbidden: as :func:`authorize_instance`.
+    """
+    uuid = uuid_or_404(uuid)
+    acting = scoped(ctx)
+    if (not getattr(acting, "is_admin", False)
+            and policy.check(rule, ctx, {"project_id": ctx.project_id})):
+        return acting, uuid
+    found, uuid, _row = authorize_instance(rule, ctx, uuid)
+    return found, uuid
+
+
 def authorize_instance(rule: str, ctx: Any, uuid: str,
                        read: Callable[[Any, str], dict[str, Any]]
                        = db_api.instance_get

@@ -101,7 +101,7 @@ class InstanceController:
     @index.when(method="PATCH", template="json")
     def patch(self) -> dict[str, Any]:
         ctx = _context()
-        scoped, uuid, _row = common.authorize_instance(
+        scoped, uuid = common.authorize_change(
             "vmstate:instance:update", ctx, self.uuid)
         body = validation.body(pecan.request, _schema("update"))
         row = updates.update(scoped, uuid, body["instance"],
@@ -116,7 +116,7 @@ class InstanceController:
     @actions.when(method="POST", template="json")
     def start_action(self) -> dict[str, Any]:
         ctx = _context()
-        scoped, uuid, _row = common.authorize_instance(
+        scoped, uuid = common.authorize_change(
             "vmstate:instance:action", ctx, self.uuid)
         body = validation.body(pecan.request, _schema("action"))
         matrix = matrix_mod.get()

@@ -86,7 +86,13 @@ def with_queues(ctx: Any, rows: list[dict[str, Any]]
 
 def instance_view(ctx: Any, row: dict[str, Any],
                   matrix: Matrix) -> dict[str, Any]:
-    """The instance view, with its queue."""
+    """The instance view, with its queue.
+
+    A row a change returned says whether it had queued actions
+    (:class:`vmstate.db.cas.Changed`): an empty queue is then not read.
+    """
+    if getattr(row, "queued", None) is False:
+        return views.instance(dict(row, queue=[]), matrix)
     return views.instance(with_queues(ctx, [dict(row)])[0], matrix)
 
 
