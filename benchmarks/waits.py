@@ -50,6 +50,15 @@ long-polls woken by one commit, over HTTP
     Targets at W = 200: p50 at most 3x the p50 of one waiter and at most
     100 ms, p99 at most 250 ms, server CPU per woken waiter at most
     0.5 ms, at most one database read per committed version.
+shows while long-polls are open
+    The real REST application served by cheroot in this process (threads
+    and ``[api] max_waits`` raised for it) on a SQLite file and on
+    PostgreSQL: a show's latency (``GET /v1/instances/{uuid}``, four
+    clients in another process, a closed loop for ``--show-seconds``)
+    first with no wait open, then while ``--open-waits`` long-polls
+    (1,000) from a third process wait for a state that comes only after
+    the measurement. Target: the show's p99 with the waits open at most
+    twice its p99 without (open waits cost memory, not work).
 queries per waiter
     The real REST application served by cheroot in this process on a
     SQLite file: C clients wait for an instance to reach ``stopped``,
@@ -106,6 +115,8 @@ HTTP_CPU_MS = 0.5
 MESSAGING_P99_MS = 50
 RABBIT_URL = "rabbit://guest:guest@127.0.0.1:5672/"
 PATIENCE = 60
+# A show's p99 with the long-polls open, at most this times its p99 without.
+SHOWS_RATIO = 2.0
 TARGETS = ("stopped", "active")
 
 
@@ -497,6 +508,132 @@ def http_wakeups(url, counts, rounds):
     return out
 
 
+def show_client(address, uuids, seconds, threads, pipe):
+    """The other process: ``threads`` clients showing ``uuids`` round
+    and round for ``seconds``; sends back the latencies (s) and errors."""
+    latencies, errors = [], []
+    lock = threading.Lock()
+    end = clock() + seconds
+
+    def one(offset):
+        conn = http.client.HTTPConnection(*address, timeout=30)
+        mine, bad, i = [], 0, offset
+        try:
+            while clock() < end:
+                sent = clock()
+                conn.request("GET", "/v1/instances/%s"
+                             % uuids[i % len(uuids)])
+                res = conn.getresponse()
+                res.read()
+                if res.status == 200:
+                    mine.append(clock() - sent)
+                else:
+                    bad += 1
+                i += 1
+        finally:
+            conn.close()
+        with lock:
+            latencies.extend(mine)
+            errors.append(bad)
+
+    workers = [threading.Thread(target=one, args=(k * 7,))
+               for k in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(seconds + 60)
+    pipe.send((latencies, sum(errors)))
+
+
+def shows_under_waits(url, open_waits, seconds):
+    """(show latencies ms without waits, with ``open_waits`` long-polls
+    open, waits answered as expected, show errors)."""
+    spawn = multiprocessing.get_context("spawn")
+    ctx = context.get_admin_context()
+
+    def shows(address, uuids):
+        here, there = spawn.Pipe()
+        proc = spawn.Process(target=show_client,
+                             args=(address, uuids, seconds, 4, there))
+        proc.start()
+        latencies, errors = here.recv()
+        proc.join(60)
+        return [x * 1000 for x in latencies], errors
+
+    with databases.vmstate_on(url):
+        CONF.set_override("driver", "local", group="events")
+        CONF.set_override("max_waits", open_waits + 16, group="api")
+        CONF.set_override("max_waits_per_project", open_waits + 16,
+                          group="api")
+        bus = events.Bus(events.load_driver(CONF))
+        previous = events.set_bus(bus)
+        try:
+            with api_server(threads=open_waits + 64) as address:
+                uuids = [api.instance_create(ctx, {
+                    "vm_state": "active", "task_state": None})["uuid"]
+                    for _ in range(20)]
+                awaited = api.instance_create(
+                    ctx, {"vm_state": "active", "task_state": None})["uuid"]
+                shows(address, uuids[:2])      # warm up
+                quiet, quiet_errors = shows(address, uuids)
+                here, there = spawn.Pipe()
+                waiters = spawn.Process(
+                    target=http_waiters,
+                    args=(address, awaited, open_waits, "stopped", there))
+                waiters.start()
+                deadline = time.monotonic() + PATIENCE
+                while (bus.subscriber_count(awaited) < open_waits
+                       and time.monotonic() < deadline):
+                    time.sleep(0.05)
+                opened = bus.subscriber_count(awaited)
+                busy, busy_errors = shows(address, uuids)
+                api.transition(ctx, awaited, {"vm_state": "stopped"})
+                answers = here.recv()
+                waiters.join(PATIENCE)
+                reached = sum(1 for _, ok in answers if ok)
+        finally:
+            events.set_bus(previous)
+            bus.close()
+            CONF.clear_override("driver", group="events")
+            CONF.clear_override("max_waits", group="api")
+            CONF.clear_override("max_waits_per_project", group="api")
+    return (quiet, busy, min(opened, reached),
+            quiet_errors + busy_errors)
+
+
+def run_shows(args, report):
+    print("%-11s %8s %12s %12s %12s %9s %7s" % (
+        "shows", "waits", "p99 quiet", "p99 waits", "ratio", "answered",
+        "errors"))
+    met = True
+    sources = [("SQLite", databases.sqlite_database())]
+    sources.append(("PostgreSQL",
+                    databases.postgresql_database(args.postgresql)))
+    for label, source in sources:
+        with source as url:
+            quiet, busy, answered, errors = shows_under_waits(
+                url, args.open_waits, args.show_seconds)
+        quiet.sort()
+        busy.sort()
+        p99_quiet = percentile(quiet, 0.99) if quiet else float("nan")
+        p99_busy = percentile(busy, 0.99) if busy else float("nan")
+        ratio = p99_busy / p99_quiet
+        print("%-11s %8d %12.1f %12.1f %12.2f %9d %7d" % (
+            label, args.open_waits, p99_quiet, p99_busy, ratio, answered,
+            errors))
+        where = {"where": label, "open_waits": args.open_waits}
+        report.figure("shows while long-polls are open", "p99 quiet",
+                      p99_quiet, "ms", **where)
+        report.figure("shows while long-polls are open", "p99 with waits",
+                      p99_busy, "ms", **where)
+        met = report.target(
+            "%s show p99 with %d long-polls open / without" % (
+                label, args.open_waits), ratio, "<= %g" % SHOWS_RATIO,
+            ratio <= SHOWS_RATIO and errors == 0
+            and answered == args.open_waits) and met
+    return met
+
+
 def report_http(label, found, report):
     """Print and record the HTTP wake-up figures; the targets met?"""
     counts = sorted(found)
@@ -613,12 +750,18 @@ def main(argv=None):
     parser.add_argument("--delay", type=float, default=5.0,
                         help="seconds before the awaited transition in the "
                              "query count (default 5)")
-    parser.add_argument("--sections", default="latency,http,queries",
+    parser.add_argument("--sections", default="latency,http,shows,queries",
                         help="what to run, comma-separated (default "
-                             "latency,http,queries)")
+                             "latency,http,shows,queries)")
     parser.add_argument("--http-waiters", default="1,50,200",
                         help="long-polls woken by one commit over HTTP, "
                              "the first the baseline (default 1,50,200)")
+    parser.add_argument("--open-waits", type=int, default=1000,
+                        help="long-polls held open while shows are timed "
+                             "(default 1000)")
+    parser.add_argument("--show-seconds", type=float, default=5.0,
+                        help="seconds of shows timed, with and without "
+                             "the waits (default 5)")
     parser.add_argument("--http-rounds", type=int, default=3,
                         help="commits per count of long-polls (default 3)")
     parser.add_argument("--postgresql", default=databases.POSTGRESQL_ADMIN,
@@ -649,6 +792,9 @@ def main(argv=None):
         print()
     if "http" in sections:
         met = run_http(args, report) and met
+        print()
+    if "shows" in sections:
+        met = run_shows(args, report) and met
         print()
     if "queries" in sections:
         met = run_queries(args, report) and met

@@ -51,7 +51,8 @@ RUNS = {
     "middleware": ("middleware.py", ["--calls", "500", "--repeat", "2"]),
     "api": ("api.py", ["--seconds", "1.5"]),
     "waits": ("waits.py", ["--rounds", "5", "--http-rounds", "1",
-                           "--clients", "20", "--delay", "2"]),
+                           "--clients", "20", "--delay", "2",
+                           "--show-seconds", "2"]),
     "scale": ("scale.py", ["--sizes", "10000,100000", "--repeat", "5"]),
 }
 
