@@ -20,6 +20,7 @@ bypass (2 when the deployment itself failed).
 """
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -69,13 +70,12 @@ def narrowed(args: argparse.Namespace) -> catalog.Slice:
         if name not in catalog.REQUESTS_BY_NAME:
             raise SystemExit("unknown request %r; known: %s" % (
                 name, ", ".join(catalog.REQUESTS_BY_NAME)))
-    return catalog.Slice(
-        chosen.name,
-        tuple(args.state) or chosen.states,
-        tuple(args.microversion) or chosen.microversions,
-        chosen.callers,
-        tuple(args.request) or chosen.requests,
-        chosen.variants and not args.no_variants)
+    return dataclasses.replace(
+        chosen,
+        states=tuple(args.state) or chosen.states,
+        microversions=tuple(args.microversion) or chosen.microversions,
+        requests=tuple(args.request) or chosen.requests,
+        variants=chosen.variants and not args.no_variants)
 
 
 def main(argv: list[str] | None = None) -> int:

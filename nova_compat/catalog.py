@@ -200,8 +200,10 @@ REQUESTS: tuple[Request, ...] = (
 )
 REQUESTS_BY_NAME = {r.name: r for r in REQUESTS}
 
-#: Microversions measured, each with why: where a route or a message of
-#: the measured requests changes.
+#: Microversions measured, each with why: 2.1 and latest for every
+#: request, and each microversion where a route or a message of a
+#: request changes, for those requests (the key of
+#: :data:`MICROVERSION_REQUESTS`).
 MICROVERSIONS: Mapping[str, str] = {
     "2.1": "the base API",
     "2.14": "evacuate without onSharedStorage",
@@ -213,6 +215,25 @@ MICROVERSIONS: Mapping[str, str] = {
     "2.85": "a volume attachment can be updated (PUT, same volume)",
     "latest": "the newest",
 }
+#: The requests measured at each microversion (absent: every request).
+MICROVERSION_REQUESTS: Mapping[str, tuple[str, ...]] = {
+    "2.14": ("evacuate",),
+    "2.17": ("trigger_crash_dump",),
+    "2.22": ("force complete migration",),
+    "2.24": ("abort migration",),
+    "2.25": ("os-migrateLive",),
+    "2.73": ("lock", "unlock"),
+    "2.85": ("update volume attachment", "swap volume"),
+}
+
+
+def requests_at(microversion: str, names: tuple[str, ...]
+                ) -> tuple[str, ...]:
+    """Which of ``names`` are measured at ``microversion``."""
+    only = MICROVERSION_REQUESTS.get(microversion)
+    return names if only is None else tuple(n for n in names if n in only)
+
+
 CALLERS = ("admin", "member")
 
 

@@ -556,8 +556,9 @@ def _measure_all(case: Deployment) -> list[cells.Result]:
             case.prepare(server, state)
             rebuilt = 0
             for mv in chosen.microversions:
+                at = catalog.requests_at(mv, chosen.requests)
                 for caller in chosen.callers:
-                    for request in requests:
+                    for request in (r for r in requests if r.name in at):
                         cell = cells.Cell(state.name, request.name, mv,
                                           caller)
                         result, accepted = case.measure(cell, server)
@@ -565,6 +566,8 @@ def _measure_all(case: Deployment) -> list[cells.Result]:
                         server, again = _next(case, server, state,
                                               request.name, accepted)
                         rebuilt += again
+                    if mv in catalog.MICROVERSION_REQUESTS:
+                        continue    # variants at 2.1 and latest
                     for request_name in targets.get(state.name, ()):
                         server, found = _variants(case, server, state,
                                                   request_name, mv, caller)

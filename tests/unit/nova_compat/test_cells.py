@@ -293,3 +293,29 @@ class CatalogTest(testtools.TestCase):
         ordered = sorted(["latest", "2.100", "2.17", "2.1", "2.9"],
                          key=cells.microversion_key)
         self.assertEqual(["2.1", "2.9", "2.17", "2.100", "latest"], ordered)
+
+    def test_microversions_between_measure_their_requests_only(self):
+        every = tuple(catalog.REQUESTS_BY_NAME)
+        self.assertEqual(every, catalog.requests_at("2.1", every))
+        self.assertEqual(every, catalog.requests_at("latest", every))
+        self.assertEqual(("trigger_crash_dump",),
+                         catalog.requests_at("2.17", every))
+        for mv, names in catalog.MICROVERSION_REQUESTS.items():
+            self.assertIn(mv, catalog.MICROVERSIONS)
+            for name in names:
+                self.assertIn(name, catalog.REQUESTS_BY_NAME)
+
+
+class CommandTest(testtools.TestCase):
+
+    def test_narrowing_keeps_the_slice(self):
+        from nova_compat import __main__ as command
+        chosen = command.narrowed(command.parse(
+            ["--slice", "ci", "--state", "stopped", "--no-variants"]))
+        self.assertEqual(("stopped",), chosen.states)
+        self.assertEqual(catalog.SLICES["ci"].microversions,
+                         chosen.microversions)
+        self.assertEqual(catalog.CI_VARIANT_TARGETS, chosen.variant_targets)
+        self.assertFalse(chosen.variants)
+        self.assertRaises(SystemExit, command.narrowed, command.parse(
+            ["--state", "no-such-state"]))
