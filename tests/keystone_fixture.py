@@ -28,6 +28,7 @@ failure that says which step failed.
 """
 
 import atexit
+import datetime
 import json
 import os
 import shutil
@@ -149,6 +150,37 @@ class Server:
             raise AssertionError("Keystone %s %s: %s %s" % (
                 method, path, res.status_code, res.text[:500]))
         return res.json() if res.content else {}
+
+    def expiring_token(self, trustor: "User", trustee: "User",
+                       seconds: float) -> tuple[str, float]:
+        """A token of ``trustee`` with ``trustor``'s role on its project
+        that expires in about ``seconds``: scoped to a trust that expires
+        then (Keystone caps a trust's tokens at the trust's expiry; the
+        token lifetime itself is one setting for all). The token and
+        when it expires (``time.time()``)."""
+        expires = datetime.datetime.now(datetime.timezone.utc) + \
+            datetime.timedelta(seconds=seconds)
+        res = requests.post(self.auth_url + "/OS-TRUST/trusts", json={
+            "trust": {"trustor_user_id": trustor.id,
+                      "trustee_user_id": trustee.id,
+                      "project_id": trustor.project_id,
+                      "roles": [{"name": trustor.role}],
+                      "impersonation": False,
+                      "expires_at": expires.strftime(
+                          "%Y-%m-%dT%H:%M:%S.000000Z")}},
+            headers={"X-Auth-Token": trustor.token()}, timeout=120)
+        if res.status_code != 201:
+            raise AssertionError("no trust: %s %s" % (res.status_code,
+                                                      res.text))
+        trust_id = res.json()["trust"]["id"]
+        res = requests.post(self.auth_url + "/auth/tokens", json={"auth": {
+            "identity": {"methods": ["password"], "password": {
+                "user": {"id": trustee.id, "password": trustee.password}}},
+            "scope": {"OS-TRUST:trust": {"id": trust_id}}}}, timeout=120)
+        if res.status_code != 201:
+            raise AssertionError("no trust token: %s %s" % (
+                res.status_code, res.text))
+        return res.headers["X-Subject-Token"], expires.timestamp()
 
     def revoke(self, token: str) -> None:
         self.call("DELETE", "/auth/tokens", status=204,
