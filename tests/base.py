@@ -12,6 +12,8 @@
 
 """Base test case and fixtures shared by unit and functional tests."""
 
+import os
+
 import fixtures
 from oslo_config import fixture as config_fixture
 from oslo_db.sqlalchemy import test_fixtures
@@ -40,11 +42,22 @@ class MatrixFixture(fixtures.Fixture):
         self.addCleanup(matrix.set_default, previous)
 
 
+#: Seconds a test may run when ``OS_TEST_TIMEOUT`` is not set (oslotest
+#: applies that variable itself): a hung test fails with a traceback
+#: instead of holding the run until CI's limit. The longest tests (a
+#: Galera cluster started and killed) take about 200 s on a loaded machine.
+DEFAULT_TEST_TIMEOUT = 900
+
+
 class TestCase(base.BaseTestCase):
-    """oslotest's base with a private config and a private process matrix."""
+    """oslotest's base with a private config, a private process matrix,
+    and a per-test timeout (:data:`DEFAULT_TEST_TIMEOUT`)."""
 
     def setUp(self) -> None:
         super().setUp()
+        if "OS_TEST_TIMEOUT" not in os.environ:
+            self.useFixture(fixtures.Timeout(DEFAULT_TEST_TIMEOUT,
+                                             gentle=True))
         # A parsed, empty configuration: libraries that look for files
         # (oslo.policy) need the parser to have run, and no test may read
         # the machine's /etc/vmstate.

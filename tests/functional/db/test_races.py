@@ -20,9 +20,11 @@ active) before the next round. The history must be complete and
 consecutive.
 """
 
+import functools
 import multiprocessing
 import threading
 
+from tests import concurrency
 from tests.functional.db import base
 from tests.functional.db import race_worker
 from vmstate import exception
@@ -59,14 +61,10 @@ class RaceTests:
         barrier = threading.Barrier(THREADS, timeout=60)
         outcomes = []
 
-        threads = [threading.Thread(
-            target=race_worker.contend,
-            args=(self.admin, uuid, i, ROUNDS, barrier, outcomes.append))
-            for i in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        concurrency.run_concurrently(*(
+            functools.partial(race_worker.contend, self.admin, uuid, i,
+                              ROUNDS, barrier, outcomes.append)
+            for i in range(THREADS)))
         self.check(uuid, outcomes, ROUNDS, THREADS)
 
     def test_threads_compare_the_same_version(self):
@@ -91,12 +89,8 @@ class RaceTests:
                 outcomes.append((number, worker, outcome))
                 barrier.wait()
 
-        threads = [threading.Thread(target=contender, args=(i,))
-                   for i in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        concurrency.run_concurrently(
+            *(functools.partial(contender, i) for i in range(THREADS)))
         for number in range(ROUNDS):
             got = sorted(o for r, _, o in outcomes if r == number)
             self.assertEqual(["StateConflict"] * (THREADS - 1) + ["won"],

@@ -24,6 +24,7 @@ import webob.dec
 import webtest
 
 from tests import base
+from tests import concurrency
 from tests import db_fixture
 from vmstate import context
 from vmstate import exception
@@ -231,15 +232,23 @@ class TestReserve(GuardTestCase):
         uuid = self.server()
         app = self.app(reserve="true")
         self.compute.gate = threading.Event()
-        results = []
-        first = threading.Thread(target=lambda: results.append(
-            self.action(app, uuid, {"os-stop": None}, 202)))
-        first.start()
-        self.assertTrue(self.compute.entered.acquire(timeout=10))
-        # The first is inside the service; the second must not get there.
-        second = self.action(app, uuid, {"reboot": {"type": "SOFT"}}, 409)
-        self.compute.gate.set()
-        first.join(10)
+
+        def first():
+            return self.action(app, uuid, {"os-stop": None}, 202)
+
+        def second():
+            try:
+                self.assertTrue(self.compute.entered.acquire(timeout=10))
+                # The first is inside the service; the second must not
+                # get there.
+                return self.action(app, uuid, {"reboot": {"type": "SOFT"}},
+                                   409)
+            finally:
+                self.compute.gate.set()
+
+        first, second = concurrency.run_concurrently(first, second,
+                                                     timeout=60)
+        self.assertEqual((202, 409), (first.status_int, second.status_int))
         self.assertEqual(1, len(self.compute.seen))
         self.assertIn("task_state powering-off",
                       second.json["conflictingRequest"]["message"])
@@ -261,14 +270,22 @@ class TestReserve(GuardTestCase):
         self.compute.answer = 500
         self.compute.gate = threading.Event()
         app = self.app(reserve="true")
-        thread = threading.Thread(target=lambda: self.action(
-            app, uuid, {"os-stop": None}, 500))
-        thread.start()
-        self.assertTrue(self.compute.entered.acquire(timeout=10))
-        # A delete wins while the service is still working on the stop.
-        lifecycle.begin(self.ctx, uuid, "delete")
-        self.compute.gate.set()
-        thread.join(10)
+
+        def stop():
+            return self.action(app, uuid, {"os-stop": None}, 500)
+
+        def delete_meanwhile():
+            try:
+                self.assertTrue(self.compute.entered.acquire(timeout=10))
+                # A delete wins while the service is still working on the
+                # stop.
+                lifecycle.begin(self.ctx, uuid, "delete")
+            finally:
+                self.compute.gate.set()
+
+        answer, _ = concurrency.run_concurrently(stop, delete_meanwhile,
+                                                 timeout=60)
+        self.assertEqual(500, answer.status_int)
         row = db_api.instance_get(self.ctx, uuid)
         self.assertEqual("deleting", row["task_state"])
 

@@ -15,11 +15,13 @@
 """The event bus: subscriptions, delivery after commit, drivers, codec."""
 
 import datetime
+import functools
 import threading
 import time
 
 import fixtures
 
+from tests import concurrency
 from tests import events_fixture
 from tests.unit.db import base
 from vmstate import events
@@ -194,20 +196,24 @@ class TestBus(base.TestCase):
                     self.bus.deliver(events.StateChange(
                         inst["uuid"], n * 100 + i, "active", None, 1))
 
-            threads = [threading.Thread(target=deliver, args=(n,))
-                       for n in range(8)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
+            concurrency.run_concurrently(
+                *(functools.partial(deliver, n) for n in range(8)))
         self.assertEqual(400, len(set(seen.versions)))
 
     def test_local_bus_skips_changes_nobody_hears(self):
         inst = self.create()
         built = self.useFixture(fixtures.MockPatchObject(
-            events.StateChange, "from_instance")).mock
-        lifecycle.begin(self.ctx, inst["uuid"], "reboot")
+            events.StateChange, "from_instance",
+            wraps=events.StateChange.from_instance)).mock
+        task = lifecycle.begin(self.ctx, inst["uuid"], "reboot")
         built.assert_not_called()
+        # The same path builds the change once somebody listens: the
+        # check above does not pass for want of reaching the bus.
+        heard = []
+        with self.bus.subscribe(inst["uuid"], heard.append):
+            task.finish()
+        built.assert_called_once()
+        self.assertEqual([3], [change.version for change in heard])
 
 
 class TestDrivers(base.TestCase):
