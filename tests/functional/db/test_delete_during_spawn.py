@@ -26,6 +26,7 @@ import random
 import threading
 import time
 
+from tests import concurrency
 from tests.functional.db import base
 from vmstate import exception
 from vmstate import lifecycle
@@ -77,12 +78,7 @@ class DeleteDuringSpawnTests:
             except Exception as err:
                 outcome["delete"] = err
 
-        threads = [threading.Thread(target=build),
-                   threading.Thread(target=delete)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        concurrency.run_concurrently(build, delete, timeout=60)
         return uuid, outcome
 
     def test_delete_always_wins(self):

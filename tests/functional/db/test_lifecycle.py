@@ -34,6 +34,7 @@ from oslo_utils import timeutils
 from oslo_utils import uuidutils
 import sqlalchemy as sa
 
+from tests import concurrency
 from tests import lifecycle_fixtures
 from tests.functional.db import base
 from tests.functional.db import lifecycle_worker
@@ -96,11 +97,7 @@ class LifecycleTests:
             except Exception as err:
                 errors.append(err)
 
-        threads = [threading.Thread(target=sweep) for _ in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        concurrency.run_concurrently(*[sweep] * THREADS, timeout=120)
         self.assertEqual([], errors)
         self.assertEqual(0, sum(r.failed for r in rounds))
         self.check_once(uuids, [o.uuid for r in rounds for o in r.outcomes
@@ -179,12 +176,7 @@ class LifecycleTests:
             except Exception as err:
                 errors.append(err)
 
-        threads = [threading.Thread(target=observe)
-                   for _ in range(OBSERVERS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        concurrency.run_concurrently(*[observe] * OBSERVERS, timeout=120)
         self.assertEqual([], errors)
         self.assertEqual(["stop"], [r for r in reactions if r])
         actions = [e["action"] for e in api.instance_events(self.admin,
@@ -209,11 +201,7 @@ class LifecycleTests:
             except Exception as err:
                 errors.append(err)
 
-        threads = [threading.Thread(target=drain) for _ in range(THREADS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(120)
+        concurrency.run_concurrently(*[drain] * THREADS, timeout=120)
         self.assertEqual([], errors)
         events = api.instance_events(self.admin, uuid, since=3)
         self.assertEqual(queued, [e["action"] for e in events])

@@ -18,11 +18,11 @@ opportunistic test database, not the engine oslo.db's fixtures
 provisioned (which never passes through vmstate's engine hook).
 """
 
-import threading
 from unittest import mock
 
 import sqlalchemy as sa
 
+from tests import concurrency
 from tests.functional.db import base
 from vmstate.db import api
 from vmstate.db import engine as db_engine
@@ -83,12 +83,7 @@ class _Pooled:
             except Exception as err:  # collected, the test fails on it
                 errors.append(err)
 
-        threads = [threading.Thread(target=read) for _ in range(8)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(30)
-        self.assertFalse(any(t.is_alive() for t in threads))
+        concurrency.run_concurrently(*[read] * 8, timeout=30)
         self.assertEqual([], errors)
         self.assertIsInstance(self.pooled.pool, sa.pool.QueuePool)
         self.assertLessEqual(len(self.connects), 8)

@@ -22,6 +22,7 @@ import fixtures
 from oslo_policy import policy as oslo_policy
 
 from tests import base
+from tests import concurrency
 from vmstate import context as vm_context
 from vmstate import exception
 from vmstate.api import policies
@@ -95,12 +96,7 @@ class TestEnforcer(base.TestCase):
             except Exception as err:  # collected, reported below
                 errors.append(err)
 
-        threads = [threading.Thread(target=first_request) for _ in range(16)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(30)
-        self.assertFalse([t for t in threads if t.is_alive()])
+        concurrency.run_concurrently(*[first_request] * 16, timeout=30)
         self.assertEqual([], errors)
         self.assertEqual([True] * 16, answers)
         self.assertIs(policy.get_enforcer(), policy.get_enforcer())

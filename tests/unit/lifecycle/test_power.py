@@ -16,6 +16,7 @@
 import threading
 
 from tests import base as tests_base
+from tests import concurrency
 from tests import lifecycle_fixtures
 from tests.unit.db import base
 from vmstate import exception
@@ -55,11 +56,7 @@ class PowerTestCase(base.TestCase):
             except Exception as err:
                 errors.append(err)
 
-        threads = [threading.Thread(target=observe) for _ in range(count)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        concurrency.run_concurrently(*[observe] * count, timeout=60)
         self.assertEqual([], errors)
         return results
 

@@ -16,6 +16,7 @@ when the task ends (by the engine or the sweeper), each once."""
 
 import threading
 
+from tests import concurrency
 from tests import lifecycle_fixtures
 from tests.unit.db import base
 from vmstate import exception
@@ -227,11 +228,7 @@ class TestDrain(QueueTestCase):
             barrier.wait()
             started.extend(t.action for t in queue.drain(self.uuid))
 
-        threads = [threading.Thread(target=drainer) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        concurrency.run_concurrently(*[drainer] * 4, timeout=60)
         self.assertEqual(["attach_volume", "detach_volume",
                           "attach_interface", "detach_interface"],
                          [a for a, _ in self.actions(since=3)])

@@ -18,6 +18,7 @@ once. PostgreSQL and MariaDB, and processes: tests.functional.db."""
 import threading
 from unittest import mock
 
+from tests import concurrency
 from tests import lifecycle_fixtures
 from tests.unit.db import base
 from vmstate import lifecycle
@@ -137,11 +138,7 @@ class TestSweeper(base.TestCase):
             barrier.wait()
             rounds.append(sweeper.Sweeper(batch=5).sweep())
 
-        threads = [threading.Thread(target=sweep) for _ in range(4)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
+        concurrency.run_concurrently(*[sweep] * 4, timeout=60)
         self.assertEqual(12, sum(r.total_fired for r in rounds))
         self.assertEqual(0, sum(r.failed for r in rounds))
         for uuid in uuids:
