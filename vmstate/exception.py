@@ -191,5 +191,22 @@ class ServiceUnavailable(VMStateError):
     fault = "serviceUnavailable"
 
 
+class UnsupportedMediaType(Invalid):
+    """A request body that is not JSON (415, Nova's ``badMediaType``)."""
+
+    code = 415
+    fault = "badMediaType"
+
+
+class EventBusError(ServiceUnavailable):
+    """The configured event bus cannot work (an unknown driver, a driver
+    that does not fit the database)."""
+
+
+class StartError(VMStateError):
+    """A process cannot serve; the message says why and what to do (the
+    commands print it on one line and exit 1)."""
+
+
 def _fmt(values: Mapping[str, Any]) -> str:
     return ", ".join("%s=%s" % (k, values[k]) for k in sorted(values)) or "-"

@@ -37,7 +37,7 @@ def body(request: webob.Request, schema: Mapping[str, Any]) -> Any:
         that does not match the schema (unknown fields, wrong types).
     """
     if request.content_type and request.content_type not in JSON_TYPES:
-        raise UnsupportedMediaType(
+        raise exception.UnsupportedMediaType(
             "Content-Type %s is not supported; send application/json"
             % request.content_type)
     raw = request.body
@@ -95,11 +95,6 @@ def validate(data: Any, schema: Mapping[str, Any]) -> None:
 
 def _path(error: jsonschema.ValidationError) -> str:
     return "/".join(str(p) for p in error.absolute_path) or "body"
-
-
-class UnsupportedMediaType(exception.Invalid):
-    code = 415
-    fault = "badMediaType"
 
 
 # -- query strings ------------------------------------------------------------

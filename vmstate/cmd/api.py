@@ -27,6 +27,7 @@ import sys
 
 from vmstate import cmd
 from vmstate import conf
+from vmstate import exception
 from vmstate.api import app as api_app
 from vmstate.api.controllers import instances
 from vmstate.cmd import failure
@@ -57,7 +58,7 @@ def _serve(argv: list[str]) -> int:
     failure.configured(CONF)
     service.check_listen_address(CONF.api.host)
     if CONF.api.max_waits >= CONF.api.threads:
-        raise service.StartError(
+        raise exception.StartError(
             "[api] max_waits (%d) must be below [api] threads (%d): "
             "the other threads serve short requests" % (
                 CONF.api.max_waits, CONF.api.threads))

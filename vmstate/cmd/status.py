@@ -161,7 +161,7 @@ def check_event_bus(checks: object = None) -> Result:
     from vmstate.events import drivers
     try:
         driver = bus.load_driver(CONF)
-    except bus.EventBusError as err:
+    except exception.EventBusError as err:
         return Result(Code.FAILURE, str(err))
     try:
         if not driver.remote:
@@ -174,7 +174,7 @@ def check_event_bus(checks: object = None) -> Result:
             return Result(Code.WARNING, "Driver %s cannot be checked: it "
                           "has no check() of its own." % CONF.events.driver)
         driver.check()
-    except bus.EventBusError as err:
+    except exception.EventBusError as err:
         return Result(Code.FAILURE, str(err))
     finally:
         driver.stop()

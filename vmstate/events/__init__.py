@@ -29,7 +29,6 @@ from typing import Any
 
 from vmstate.db import listeners
 from vmstate.events.bus import Bus
-from vmstate.events.bus import EventBusError
 from vmstate.events.bus import Subscription
 from vmstate.events.bus import get
 from vmstate.events.bus import installed_drivers
@@ -38,7 +37,7 @@ from vmstate.events.bus import set_bus
 from vmstate.events.change import StateChange
 
 __all__ = [
-    "Bus", "EventBusError", "StateChange", "Subscription", "get",
+    "Bus", "StateChange", "Subscription", "get",
     "installed_drivers", "load_driver", "publish", "set_bus",
 ]
 

@@ -45,11 +45,6 @@ OnChange = Callable[[StateChange], None]
 OnResync = Callable[[], None]
 
 
-class EventBusError(exception.ServiceUnavailable):
-    """The configured event bus cannot work (an unknown driver, a driver
-    that does not fit the database)."""
-
-
 class Subscription:
     """One subscriber's registration for one instance; :meth:`close` it.
 
@@ -184,11 +179,12 @@ def installed_drivers() -> list[str]:
 
 def _load_failed(manager: Any, entrypoint: importlib.metadata.EntryPoint,
                  err: BaseException) -> None:
-    if isinstance(err, EventBusError):
+    if isinstance(err, exception.EventBusError):
         raise err
-    raise EventBusError("Event bus driver %r (%s) could not be loaded: "
-                        "%s: %s" % (entrypoint.name, entrypoint.value,
-                                    type(err).__name__, err)) from err
+    raise exception.EventBusError(
+        "Event bus driver %r (%s) could not be loaded: %s: %s" % (
+            entrypoint.name, entrypoint.value, type(err).__name__, err)
+    ) from err
 
 
 def load_driver(conf: Any) -> drivers.Driver:
@@ -203,7 +199,7 @@ def load_driver(conf: Any) -> drivers.Driver:
             drivers.NAMESPACE, name, invoke_on_load=True,
             invoke_args=(conf,), on_load_failure_callback=_load_failed)
     except stevedore_exception.NoMatches:
-        raise EventBusError(
+        raise exception.EventBusError(
             "Unknown event bus driver %r ([events] driver); installed: %s"
             % (name, ", ".join(installed_drivers()) or "none")) from None
     return typing.cast(drivers.Driver, manager.driver)

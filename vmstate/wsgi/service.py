@@ -33,10 +33,6 @@ from vmstate.db import migration
 from vmstate.lifecycle import engine
 
 
-class StartError(exception.VMStateError):
-    """The process cannot serve; the message says why and what to do."""
-
-
 def prepare() -> None:
     """Make this process ready to serve.
 
@@ -52,17 +48,17 @@ def prepare() -> None:
     else:
         current, head = migration.version(), migration.head()
         if current != head:
-            raise StartError(
+            raise exception.StartError(
                 "the database schema is at %s, not %s: run "
                 "'vmstate-manage db sync' first" % (current, head))
     try:
         events.get()
-    except events.EventBusError as err:
-        raise StartError(str(err)) from err
+    except exception.EventBusError as err:
+        raise exception.StartError(str(err)) from err
     try:
         engine.install()
     except (exception.MatrixError, cfg.Error) as err:
-        raise StartError(str(err)) from err
+        raise exception.StartError(str(err)) from err
 
 
 def is_loopback(host: str) -> bool:
@@ -88,7 +84,7 @@ def check_listen_address(host: str) -> None:
     """
     if (CONF.api.auth_strategy == "noauth"
             and not CONF.api.noauth_allow_remote and not is_loopback(host)):
-        raise StartError(
+        raise exception.StartError(
             "refusing to listen on %s with [api] auth_strategy = noauth: "
             "anyone who can reach it could act as any project's admin; use "
             "auth_strategy = keystone, a loopback [api] host, or set [api] "

@@ -36,6 +36,7 @@ from tests.functional.db import base
 from tests.functional.events import worker
 from tests.unit.lifecycle.test_waits import Waiter
 from vmstate import events
+from vmstate import exception
 from vmstate import lifecycle
 from vmstate.conf import CONF
 from vmstate.events.drivers import messaging
@@ -309,7 +310,7 @@ class TestConfiguration(base.TestCase):
     def test_a_bad_transport_url_stops_the_start(self):
         self.flags(group="events", driver="messaging",
                    transport_url="nosuchdriver://x/")
-        err = self.assertRaises(events.EventBusError, events.load_driver,
+        err = self.assertRaises(exception.EventBusError, events.load_driver,
                                 CONF)
         self.assertIn("transport URL", str(err))
 

@@ -25,6 +25,7 @@ from tests import concurrency
 from tests import events_fixture
 from tests.unit.db import base
 from vmstate import events
+from vmstate import exception
 from vmstate import lifecycle
 from vmstate.db import api
 from vmstate.db import listeners
@@ -228,7 +229,7 @@ class TestDrivers(base.TestCase):
 
     def test_unknown_driver_is_a_clear_error(self):
         self.flags(group="events", driver="carrier-pigeon")
-        err = self.assertRaises(events.EventBusError, events.load_driver,
+        err = self.assertRaises(exception.EventBusError, events.load_driver,
                                 self.conf())
         self.assertIn("carrier-pigeon", err.message)
         self.assertIn("local, messaging, postgresql", err.message)
@@ -236,7 +237,7 @@ class TestDrivers(base.TestCase):
 
     def test_postgresql_driver_refuses_another_database(self):
         self.flags(group="events", driver="postgresql")
-        err = self.assertRaises(events.EventBusError, events.load_driver,
+        err = self.assertRaises(exception.EventBusError, events.load_driver,
                                 self.conf())
         self.assertIn("needs [database] connection on PostgreSQL, not "
                       "sqlite", err.message)
@@ -314,7 +315,7 @@ class TestPostgreSQLDriverWithoutServer(base.TestCase):
              "keepalives_count": 3, "application_name": "vmstate-events"},
             kwargs)
         for url in ("sqlite://", "mysql+pymysql://u:p@h/db", "::nonsense"):
-            self.assertRaises(events.EventBusError,
+            self.assertRaises(exception.EventBusError,
                               postgresql.connect_args, url)
 
     def test_subscribe_gives_up_waiting_for_the_channel(self):

@@ -49,6 +49,7 @@ import warnings
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
+from vmstate import exception
 from vmstate.events import change as change_mod
 from vmstate.events import drivers
 
@@ -192,7 +193,6 @@ class MessagingDriver(drivers.Driver):
 
     def __init__(self, conf: Any) -> None:
         super().__init__(conf)
-        from vmstate.events.bus import EventBusError
 
         self._om = _oslo_messaging()
         url = conf.events.transport_url
@@ -201,10 +201,10 @@ class MessagingDriver(drivers.Driver):
             self.transport = self._om.get_rpc_transport(conf, url=url)
         except (self._om.InvalidTransportURL,
                 self._om.DriverLoadFailure) as err:
-            raise EventBusError("The messaging event bus driver cannot use "
-                                "its transport URL ([events] transport_url "
-                                "or [DEFAULT] transport_url): %s" % err
-                                ) from None
+            raise exception.EventBusError(
+                "The messaging event bus driver cannot use its transport "
+                "URL ([events] transport_url or [DEFAULT] transport_url): "
+                "%s" % err) from None
         self.topic: str = conf.events.channel
         self.origin = uuidutils.generate_uuid(dashed=False)
         self.probe_interval: float = conf.events.probe_interval

@@ -48,9 +48,9 @@ import psycopg2
 from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
+from vmstate import exception
 from vmstate.events import change as change_mod
 from vmstate.events import drivers
-from vmstate.events.bus import EventBusError
 
 LOG = logging.getLogger(__name__)
 
@@ -74,10 +74,11 @@ def connect_args(url: str) -> tuple[list[Any], dict[str, Any]]:
     try:
         parsed = make_url(url)
     except Exception as err:
-        raise EventBusError("[database] connection is not a database URL: "
-                            "%s" % err) from None
+        raise exception.EventBusError(
+            "[database] connection is not a database URL: %s" % err
+        ) from None
     if parsed.get_backend_name() != "postgresql":
-        raise EventBusError(
+        raise exception.EventBusError(
             "The postgresql event bus driver needs [database] connection "
             "on PostgreSQL, not %s; use [events] driver = local"
             % parsed.get_backend_name())
@@ -127,7 +128,7 @@ class PostgreSQLDriver(drivers.Driver):
         try:
             conn = self._connect()
         except psycopg2.Error as err:
-            raise EventBusError(
+            raise exception.EventBusError(
                 "the postgresql event bus cannot connect to [database] "
                 "connection: %s" % (str(err).strip().splitlines() or
                                     [type(err).__name__])[0]) from err
