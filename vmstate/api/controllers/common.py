@@ -13,18 +13,15 @@
 """What every controller does the same way."""
 
 from collections.abc import Callable
-import re
 from typing import Any
 
+from oslo_utils import uuidutils
 import pecan
 
 from vmstate import exception
 from vmstate.api import policy
-from vmstate.api import schemas
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
-
-_UUID = re.compile(schemas.UUID_PATTERN)
 
 
 def link(path: str) -> str:
@@ -39,7 +36,9 @@ def link(path: str) -> str:
 
 
 def is_uuid(value: str) -> bool:
-    return _UUID.fullmatch(value) is not None
+    """Whether ``value`` reads as a uuid (oslo.utils' ``is_uuid_like``,
+    as Nova checks a server id before looking it up)."""
+    return uuidutils.is_uuid_like(value)
 
 
 def uuid_or_404(value: str) -> str:
