@@ -120,7 +120,9 @@ class _HeldBack(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         err = record.exc_info[1] if record.exc_info else None
         if err is not None and describe(err) is not None:
-            self.records.append(record)
+            # Each handler asks: keep the record once.
+            if not any(held is record for held in self.records):
+                self.records.append(record)
             return False
         return True
 
