@@ -23,11 +23,11 @@ inserted (:func:`nova_compat.pipeline.guarded`); then it drives servers
 into each state through the API, writes task_states on the records, and
 sends every cell's request to both (:meth:`Deployment.measure`).
 
-A request the guard let through reached Nova; if Nova accepted it, the
-server changed, so Nova's answer on the same state is known only from that
-pass: the probe behind the guard shows the request arrived untouched
-(method, path, body), and then it is Nova's answer. Every other request is
-also sent to Nova alone on the unchanged state. After any success the
+A request the guard let through reached Nova: the probe behind the guard
+shows whether it arrived untouched (method, path, headers, body), and then
+that answer is Nova's (Nova may have acted on it, so it is not sent again).
+A request the guard answered itself, or altered and Nova refused, is sent
+to Nova alone on the unchanged state. After any success the
 server is built again through the API, so each cell starts from its
 state.
 """
@@ -493,14 +493,17 @@ class Deployment(integrated_helpers._IntegratedTestBase):
         seen = pipeline.Probe.seen()
         guard = cells.Answer.from_response(status, body)
         answered = seen is None
-        if answered or status >= 400:
+        altered = None if answered else untouched(wire, seen)
+        if answered or (altered is not None and status >= 400):
             nstatus, nbody = wire.send(self.nova_app)
             nova = cells.Answer.from_response(nstatus, nbody)
+        elif altered is None:
+            # Nova behind the guard got exactly this request in this
+            # state: its answer is Nova's.
+            nova = guard
         else:
-            altered = untouched(wire, seen)
-            nova = guard if altered is None else cells.Answer(
-                0, "nova-compat", "the guard altered the request: "
-                + altered)
+            nova = cells.Answer(0, "nova-compat",
+                                "the guard altered the request: " + altered)
         accepted = nova.status < 400 or (not answered and status < 400)
         return cells.Result(cell, nova, guard, answered,
                             canonical_refused), accepted
