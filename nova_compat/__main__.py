@@ -23,7 +23,9 @@ import argparse
 import dataclasses
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 
 from nova_compat import catalog
@@ -56,6 +58,11 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--json", help="Also write every cell as JSON.")
     parser.add_argument("--quiet", action="store_true",
                         help="No progress lines on stderr.")
+    parser.add_argument("--jobs", type=int, default=2,
+                        help="Deployments measuring in parallel, each in "
+                             "its own process with a share of the states "
+                             "(default 2: one per core here).")
+    parser.add_argument("--worker-json", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -78,9 +85,25 @@ def narrowed(args: argparse.Namespace) -> catalog.Slice:
         variants=chosen.variants and not args.no_variants)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse(sys.argv[1:] if argv is None else argv)
-    chosen = narrowed(args)
+def shares(states: tuple[str, ...], jobs: int) -> list[tuple[str, ...]]:
+    """``states`` split into at most ``jobs`` shares of about equal size,
+    the states of one base kept together (they share servers)."""
+    by_base: dict[str, list[str]] = {}
+    for name in states:
+        by_base.setdefault(catalog.STATES_BY_NAME[name].base,
+                           []).append(name)
+    groups: list[list[str]] = [[] for _ in range(max(1, jobs))]
+    for names in sorted(by_base.values(), key=len, reverse=True):
+        min(groups, key=len).extend(names)
+    return [tuple(g) for g in groups if g]
+
+
+def measure_here(chosen: catalog.Slice, quiet: bool
+                 ) -> list[cells.Result]:
+    """Measure ``chosen`` in a deployment in this process.
+
+    :raises RuntimeError: when the deployment failed.
+    """
     # Nova's threading mode (file SQLite cell databases the guard reads).
     os.environ.setdefault("OS_NOVA_DISABLE_EVENTLET_PATCHING", "1")
     os.environ.setdefault("OS_TEST_TIMEOUT", "0")
@@ -91,16 +114,66 @@ def main(argv: list[str] | None = None) -> int:
     from nova_compat import runner
 
     def log(message: str) -> None:
-        if not args.quiet:
+        if not quiet:
             print("nova-compat: " + message, file=sys.stderr, flush=True)
 
+    return runner.run(chosen, log)
+
+
+def measure_in_workers(args: argparse.Namespace, chosen: catalog.Slice
+                       ) -> list[cells.Result]:
+    """Measure ``chosen`` in ``--jobs`` processes, one deployment each.
+
+    :raises RuntimeError: when a worker's deployment failed.
+    """
+    workers = []
+    with tempfile.TemporaryDirectory(prefix="nova-compat-") as tmp:
+        for i, share in enumerate(shares(chosen.states, args.jobs)):
+            out = os.path.join(tmp, "share-%d.json" % i)
+            argv = [sys.executable, "-m", "nova_compat", "--slice",
+                    chosen.name, "--worker-json", out]
+            for name in share:
+                argv += ["--state", name]
+            for mv in args.microversion:
+                argv += ["--microversion", mv]
+            for name in args.request:
+                argv += ["--request", name]
+            if not chosen.variants:
+                argv.append("--no-variants")
+            if args.quiet:
+                argv.append("--quiet")
+            # Our own interpreter and module, names from the catalog.
+            workers.append((subprocess.Popen(argv), out))  # noqa: S603
+        results: list[cells.Result] = []
+        failed = []
+        for proc, out in workers:
+            if proc.wait() != 0:
+                failed.append(proc.returncode)
+                continue
+            with open(out) as f:
+                results.extend(cells.from_json(json.load(f)))
+        if failed:
+            raise RuntimeError("a worker failed (exit %s)" % failed)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    chosen = narrowed(args)
     started = time.monotonic()
     try:
-        results = runner.run(chosen, log)
+        if args.worker_json or args.jobs <= 1:
+            results = measure_here(chosen, args.quiet)
+        else:
+            results = measure_in_workers(args, chosen)
     except RuntimeError as err:
         print("nova-compat: the deployment failed:\n%s" % err,
               file=sys.stderr)
         return 2
+    if args.worker_json:
+        with open(args.worker_json, "w") as f:
+            json.dump(cells.as_json(results), f)
+        return 0
     elapsed = time.monotonic() - started
     vmstate_src = os.environ.get("NOVA_COMPAT_VMSTATE") or "this tree"
     header = ("nova-compat: slice %s, vmstate from %s, %d cells in %.0f s "

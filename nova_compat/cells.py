@@ -283,7 +283,8 @@ def report(results: list[Result], header: str = "") -> str:
 
 
 def as_json(results: Iterable[Result]) -> list[dict[str, Any]]:
-    """The results as plain data (``--json``)."""
+    """The results as plain data (``--json``; :func:`from_json` reads it
+    back)."""
     out = []
     for r in results:
         out.append({
@@ -291,6 +292,14 @@ def as_json(results: Iterable[Result]) -> list[dict[str, Any]]:
             "nova": dataclasses.asdict(r.nova),
             "guard": dataclasses.asdict(r.guard),
             "guard_answered": r.guard_answered,
+            "canonical_refused": r.canonical_refused,
             "exact": r.exact, "kind": r.kind,
         })
     return out
+
+
+def from_json(data: Iterable[Mapping[str, Any]]) -> list[Result]:
+    """Results written by :func:`as_json`."""
+    return [Result(Cell(**d["cell"]), Answer(**d["nova"]),
+                   Answer(**d["guard"]), d["guard_answered"],
+                   d.get("canonical_refused", False)) for d in data]

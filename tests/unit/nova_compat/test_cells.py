@@ -319,3 +319,26 @@ class CommandTest(testtools.TestCase):
         self.assertFalse(chosen.variants)
         self.assertRaises(SystemExit, command.narrowed, command.parse(
             ["--state", "no-such-state"]))
+
+    def test_shares_keep_a_base_together(self):
+        from nova_compat import __main__ as command
+        states = catalog.SLICES["ci"].states
+        got = command.shares(states, 2)
+        self.assertEqual(2, len(got))
+        self.assertEqual(sorted(states), sorted(sum(got, ())))
+        for share in got:
+            bases = {catalog.STATES_BY_NAME[s].base for s in share}
+            for other in got:
+                if other is not share:
+                    self.assertFalse(bases & {
+                        catalog.STATES_BY_NAME[s].base for s in other})
+        self.assertEqual([states], [tuple(sorted(
+            command.shares(states, 1)[0], key=states.index))])
+
+    def test_json_round_trip(self):
+        results = [result(CONFLICT, CONFLICT, False, "chunked body", True),
+                   result(ACCEPTED, CONFLICT, True, mv="latest")]
+        again = cells.from_json(json.loads(json.dumps(
+            cells.as_json(results))))
+        self.assertEqual(results, again)
+        self.assertTrue(again[0].bypass)
