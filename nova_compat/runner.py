@@ -195,7 +195,10 @@ class Deployment(integrated_helpers._IntegratedTestBase):
         self.flags(shelved_offload_time=-1)
         # As deployed (Nova's tests make a response off its schema a 400).
         self.flags(response_validation="ignore", group="api")
-        # Servers the measurement is done with are left alone, not deleted.
+        # Servers the measurement is done with are left alone, not deleted:
+        # a compute that holds them all (Nova's tests default to one that
+        # holds a single small server), and no quota.
+        self.flags(compute_driver="fake.FakeDriver")
         for quota in ("instances", "cores", "ram"):
             self.flags(**{quota: -1, "group": "quota"})
         super()._setup_services()
