@@ -134,7 +134,8 @@ class InstanceInvalidState(StateConflict):
     def __init__(self, action: str, uuid: str, vm_state: str | None,
                  task_state: str | None, allowed_actions: Iterable[str] = (),
                  attribute: str = "vm_state") -> None:
-        value = vm_state if attribute == "vm_state" else task_state
+        value = {"vm_state": vm_state, "task_state": task_state}.get(
+            attribute)
         message = "Cannot '%s' instance %s while it is in %s %s" % (
             action, uuid, attribute, value)
         actual = {"vm_state": vm_state, "task_state": task_state}

@@ -41,8 +41,10 @@ def instance(row: dict[str, Any], matrix: Matrix) -> dict[str, Any]:
     view = {field: row[field] for field in INSTANCE_FIELDS}
     view["created_at"] = timestamp(row["created_at"])
     view["updated_at"] = timestamp(row["updated_at"])
-    view["allowed_actions"] = sorted(
-        matrix.allowed_actions(row["vm_state"], row["task_state"]))
+    # Without the Nova-style launch requirement where the row says the
+    # instance never launched (reads that do not say: launched).
+    view["allowed_actions"] = sorted(matrix.allowed_actions(
+        row["vm_state"], row["task_state"], row.get("launched", True)))
     # Only while actions are queued: an idle queue adds nothing.
     if row.get("queue"):
         view["queue"] = [queued(e) for e in row["queue"]]

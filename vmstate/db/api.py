@@ -98,17 +98,22 @@ _retry = oslo_db_api.wrap_db_retry(
 # -- reading -----------------------------------------------------------------
 
 @_retry
-def instance_get(context: Any, uuid: str) -> dict[str, Any]:
-    """The instance ``uuid``.
+def instance_get(context: Any, uuid: str, with_launched: bool = False
+                 ) -> dict[str, Any]:
+    """The instance ``uuid``; ``with_launched``: also ``launched``,
+    whether it ever launched (read in the same statement).
 
     :raises InstanceNotFound: when there is none, or it belongs to another
         project and ``context`` is not admin.
     """
     with engine.reader(context) as conn:
-        row = cas.read_instance(conn, context, uuid)
+        row = cas.read_instance(conn, context, uuid, launched=with_launched)
     if row is None:
         raise exception.InstanceNotFound(uuid)
-    return cas.instance_dict(row._mapping)
+    found = cas.instance_dict(row._mapping)
+    if with_launched:
+        found["launched"] = bool(row._mapping["launched"])
+    return found
 
 
 @_retry

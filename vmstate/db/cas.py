@@ -45,6 +45,7 @@ import sqlalchemy as sa
 
 from vmstate import exception
 from vmstate import states
+from vmstate.db import conditions
 from vmstate.db import models
 
 instances = models.instances
@@ -64,6 +65,8 @@ _RETURNING = tuple(instances.c[name] for name in INSTANCE_COLUMNS) + (
     instances.c.prev_vm_state, instances.c.prev_task_state,
     instances.c.prev_power_state, instances.c.prev_task_id, _QUEUED)
 _SELECT_INSTANCE = tuple(instances.c[name] for name in INSTANCE_COLUMNS)
+_SELECT_LAUNCHED = (*_SELECT_INSTANCE,
+                    conditions.launched_condition(True).label("launched"))
 
 # What a failed compare reports as "actual" besides the expected keys.
 _ACTUAL = ("vm_state", "task_state", "power_state", "version")
@@ -236,13 +239,18 @@ def _scoped(context: Any) -> bool:
     return not getattr(context, "is_admin", False)
 
 
-def read_instance(conn: sa.Connection, context: Any, uuid: str) -> Any:
-    """The instance's row as ``context`` may see it, or ``None``."""
+def read_instance(conn: sa.Connection, context: Any, uuid: str,
+                  launched: bool = False) -> Any:
+    """The instance's row as ``context`` may see it, or ``None``; with
+    ``launched``, its column ``launched`` too (whether it ever launched,
+    from its history: :func:`vmstate.db.conditions.launched_condition`),
+    in the same statement."""
     scoped = _scoped(context)
     params = {"p_uuid": uuid}
     if scoped:
         params["p_scope"] = context.project_id
-    stmt = _select(scoped, False, _SELECT_INSTANCE)
+    stmt = _select(scoped, False,
+                   _SELECT_LAUNCHED if launched else _SELECT_INSTANCE)
     return conn.execute(stmt, params).first()
 
 

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from vmstate import exception
 from vmstate.db import api as db_api
 from vmstate.db import cas
+from vmstate.db import conditions
 from vmstate.db import engine
 from vmstate.db import models
 
@@ -166,7 +167,9 @@ def entries(context: Any, uuids: Sequence[str]
 # (entry columns NULL when the queue is empty), oldest entry first.
 _ENTRY_LABELS = tuple(col.label("q_" + col.name) for col in _ENTRY)
 _WITH_QUEUE = (
-    sa.select(*(_i[name] for name in cas.INSTANCE_COLUMNS), *_ENTRY_LABELS)
+    sa.select(*(_i[name] for name in cas.INSTANCE_COLUMNS),
+              conditions.launched_condition(True).label("launched"),
+              *_ENTRY_LABELS)
     .select_from(models.instances.outerjoin(
         models.action_queue, _q.instance_uuid == _i.uuid))
     .where(_i.uuid == sa.bindparam("uuid"))
@@ -181,7 +184,8 @@ def instance_with_queue(context: Any, uuid: str) -> dict[str, Any]:
     one statement.
 
     :returns: the instance as :func:`vmstate.db.api.instance_get` gives
-        it, plus ``"queue"``: its queued entries (``[]`` when idle).
+        it, plus ``"queue"``: its queued entries (``[]`` when idle), and
+        ``"launched"``: whether it ever launched.
     :raises InstanceNotFound: when there is none, or it belongs to another
         project and ``context`` is not admin.
     """
@@ -195,6 +199,7 @@ def instance_with_queue(context: Any, uuid: str) -> dict[str, Any]:
     if not rows:
         raise exception.InstanceNotFound(uuid)
     instance = cas.instance_dict(rows[0]._mapping)
+    instance["launched"] = bool(rows[0]._mapping["launched"])
     instance["queue"] = [
         {name: row._mapping["q_" + name] for name in ENTRY_COLUMNS}
         for row in rows if row._mapping["q_id"] is not None]

@@ -97,6 +97,11 @@ def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
     :raises StateConflict: the instance is not as ``expected``.
     :raises Conflict: the ``claim`` failed; nothing was started.
 
+    An action that needs a launched instance (``needs_launched``,
+    Nova's ``must_have_launched``) begins only on one that launched once,
+    checked in the same UPDATE; on one that never did it is refused
+    naming ``launched_at``.
+
     An action whose definition names an ``unlaunched`` substitute
     (Nova's ``soft_delete``: ``delete``) begins only on an instance that
     launched; on one that never did, the substitute begins instead (its
@@ -107,8 +112,9 @@ def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
     definition = matrix.definition(action)
     substitute = definition.unlaunched
     if substitute is None or substitute not in matrix.actions:
+        # Nova's must_have_launched: the same UPDATE checks the history.
         return _begin(context, uuid, definition, matrix, reason, expected,
-                      claim, None)
+                      claim, True if definition.needs_launched else None)
     try:
         return _begin(context, uuid, definition, matrix, reason, expected,
                       claim, True)
@@ -138,16 +144,29 @@ def _begin(context: Any, uuid: str, definition: ActionDef, matrix: Matrix,
                 raise
             vm_state: str = err.actual["vm_state"]
             task_state: str | None = err.actual["task_state"]
-            # With a launched condition, an admitted cell means the
-            # history said no: that is an answer, not a race to retry.
-            if (launched is None and attempt < _BEGIN_ATTEMPTS
-                    and allowed.admits(vm_state, task_state)):
+            admitted = allowed.admits(vm_state, task_state)
+            # An admitted cell with a launch condition: the history may
+            # have said no (an answer), or the state changed under the
+            # UPDATE (a race to retry); the history tells which.
+            never = admitted and launched is not None and (
+                _launched(context, uuid) != launched)
+            if admitted and not never and attempt < _BEGIN_ATTEMPTS:
                 continue
-            raise matrix.refusal(action, uuid, vm_state,
-                                 task_state) from None
+            raise matrix.refusal(action, uuid, vm_state, task_state,
+                                 launched=not never) from None
         return Task(context, instance, definition,
                     owns_task=definition.begins is not None)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _launched(context: Any, uuid: str) -> bool:
+    """Whether the instance ever launched (read only to explain a
+    refused begin)."""
+    try:
+        return bool(db_api.instance_get(context, uuid,
+                                        with_launched=True)["launched"])
+    except exception.InstanceNotFound:
+        return True
 
 
 def _as_expected(expected: Mapping[str, Any],

@@ -61,6 +61,10 @@ class ActionDef:
 
     ``unlaunched``: the action that runs instead on an instance that
     never launched (Nova deletes, rather than soft-deletes, one).
+
+    ``needs_launched``: the action may start only on an instance that
+    launched once (Nova's ``must_have_launched``, checked after the
+    vm_state and the task_state).
     """
 
     name: str
@@ -71,6 +75,7 @@ class ActionDef:
     resumes: frozenset[str] = frozenset()
     origin: tuple[str, ...] = ()
     unlaunched: str | None = None
+    needs_launched: bool = False
 
     def completion(self, origin: str | None) -> str | None:
         """The vm_state reached on completion, the operation having begun
@@ -225,8 +230,14 @@ class Builder:
                        fails_to: str | None = states.ERROR,
                        resumes: Iterable[str] = (),
                        origin: Iterable[str] = (),
-                       unlaunched: str | None = None) -> None:
+                       unlaunched: str | None = None,
+                       needs_launched: bool | None = None) -> None:
         """Declare an action, or redefine what it does.
+
+        ``needs_launched`` (see :class:`ActionDef`): ``None`` keeps what
+        an earlier declaration of the action said (``False`` for a new
+        one), so that a plugin redefining an action's task keeps Nova's
+        launch requirement.
 
         ``resumes``, ``origin`` and ``unlaunched`` are the completion
         rule and the never-launched substitute (see :class:`ActionDef`);
@@ -247,9 +258,13 @@ class Builder:
         resumes = frozenset(resumes)
         for value in resumes:
             self._known_vm_state(value, "resumes")
+        if needs_launched is None:
+            earlier = self._actions.get(name)
+            needs_launched = earlier is not None and earlier.needs_launched
         self._actions[name] = ActionDef(
             name, begins, completes, fails_to, self._plugin,
-            resumes=resumes, origin=tuple(origin), unlaunched=unlaunched)
+            resumes=resumes, origin=tuple(origin), unlaunched=unlaunched,
+            needs_launched=needs_launched)
 
     def _check_name(self, kind: str, name: object) -> None:
         if not isinstance(name, str) or not name or name == states.ANY:

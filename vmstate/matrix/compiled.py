@@ -88,6 +88,7 @@ class Matrix:
 
     __slots__ = ("plugins", "vm_states", "task_states", "actions", "rules",
                  "timeouts", "transient", "_by_cell", "_cells", "_vm_ok",
+                 "_needs_launched",
                  "_known_vm", "_known_task")
 
     plugins: tuple[str, ...]
@@ -159,6 +160,8 @@ class Matrix:
             {cell: frozenset(a) for cell, a in by_cell.items()}))
         s(self, "_vm_ok", types.MappingProxyType(
             {a: frozenset(vm for vm, _ in c) for a, c in cells.items()}))
+        s(self, "_needs_launched", frozenset(
+            a for a, d in actions.items() if d.needs_launched))
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("the matrix is immutable")
@@ -180,21 +183,43 @@ class Matrix:
                 task_state if task_state is None
                 or task_state in self._known_task else OTHER)
 
-    def allowed_actions(self, vm_state: str,
-                        task_state: str | None) -> frozenset[str]:
-        """The actions that may start from this cell."""
+    def allowed_actions(self, vm_state: str, task_state: str | None,
+                        launched: bool = True) -> frozenset[str]:
+        """The actions that may start from this cell (on an instance
+        that never launched: without those that need it, unless their
+        never-launched substitute may start)."""
         found = self._by_cell.get((vm_state, task_state))
         if found is None:
-            return self._by_cell[self.key(vm_state, task_state)]
+            found = self._by_cell[self.key(vm_state, task_state)]
+        if not launched:
+            # An action with a substitute for a never-launched instance
+            # (Nova's soft_delete: delete) stays where its substitute may
+            # start.
+            return frozenset(
+                a for a in found if a not in self._needs_launched
+                or self.actions[a].unlaunched in found)
         return found
 
     def is_allowed(self, action: str, vm_state: str,
-                   task_state: str | None) -> bool:
-        """Whether ``action`` may start from this cell.
+                   task_state: str | None, launched: bool = True) -> bool:
+        """Whether ``action`` may start from this cell (on an instance
+        that launched once, or, ``launched=False``, never did).
 
         :raises UnknownAction: when the matrix has no such action.
         """
-        return self.key(vm_state, task_state) in self.cells(action)
+        if self.key(vm_state, task_state) not in self.cells(action):
+            return False
+        if launched or action not in self._needs_launched:
+            return True
+        substitute = self.actions[action].unlaunched
+        return substitute is not None and self.is_allowed(
+            substitute, vm_state, task_state, launched=False)
+
+    @property
+    def needs_launched(self) -> frozenset[str]:
+        """The actions that start only on an instance that launched once
+        (Nova's ``must_have_launched``)."""
+        return self._needs_launched
 
     def cells(self, action: str) -> frozenset[Cell]:
         """Every cell (by lookup key) in which ``action`` may start.
@@ -256,14 +281,21 @@ class Matrix:
                            rule.describe() if rule else None)
 
     def refusal(self, action: str, uuid: str, vm_state: str,
-                task_state: str | None) -> exception.InstanceInvalidState:
-        """The Nova-style 409 for ``action`` refused in this cell."""
+                task_state: str | None, launched: bool = True
+                ) -> exception.InstanceInvalidState:
+        """The Nova-style 409 for ``action`` refused in this cell (or, the
+        cell allowing it, on an instance that never launched: Nova names
+        ``launched_at``, after the vm_state and the task_state)."""
         vm, task = self.key(vm_state, task_state)
-        attribute = ("task_state" if vm in self._vm_ok[action]
-                     else "vm_state")
+        allowed = self.allowed_actions(vm_state, task_state, launched)
+        if (vm, task) in self.cells(action):
+            attribute = "launched_at"
+        else:
+            attribute = ("task_state" if vm in self._vm_ok[action]
+                         else "vm_state")
         return exception.InstanceInvalidState(
-            action, uuid, vm_state, task_state,
-            self.allowed_actions(vm_state, task_state), attribute=attribute)
+            action, uuid, vm_state, task_state, allowed,
+            attribute=attribute)
 
     # -- whole-matrix views ---------------------------------------------------
 

@@ -48,6 +48,25 @@ CREATE TABLE instances (
     CONSTRAINT uniq_instances0uuid UNIQUE (uuid)
 )
 """
+# Nova's two other tables the guard reads, in the same statement.
+NOVA_METADATA = """
+CREATE TABLE instance_metadata (
+    id INTEGER NOT NULL PRIMARY KEY,
+    instance_uuid VARCHAR(36),
+    {key} VARCHAR(255),
+    value VARCHAR(255),
+    deleted INTEGER
+)
+"""
+NOVA_BDMS = """
+CREATE TABLE block_device_mapping (
+    id INTEGER NOT NULL PRIMARY KEY,
+    instance_uuid VARCHAR(36),
+    volume_id VARCHAR(36),
+    boot_index INTEGER,
+    deleted INTEGER
+)
+"""
 
 
 class _NovaDB:
@@ -55,8 +74,11 @@ class _NovaDB:
 
     def setUp(self):
         super().setUp()
+        key = self.engine.dialect.identifier_preparer.quote("key")
         with self.engine.begin() as conn:
             conn.execute(sa.text(NOVA_INSTANCES))
+            conn.execute(sa.text(NOVA_METADATA.format(key=key)))
+            conn.execute(sa.text(NOVA_BDMS))
         self.next_id = 0
         self.compute = test_middleware.Compute()
         self.flags(group="nova_db", connection=self.url)
@@ -65,7 +87,8 @@ class _NovaDB:
         self.addCleanup(self.guard.source.instances.dispose)
         self.app = webtest.TestApp(self.guard)
 
-    def nova_instance(self, vm_state, task_state=None, deleted=False):
+    def nova_instance(self, vm_state, task_state=None, deleted=False,
+                      host="compute1", locked=False):
         self.next_id += 1
         uuid = str(uuidlib.uuid4())
         with self.engine.begin() as conn:
@@ -73,11 +96,74 @@ class _NovaDB:
                 "INSERT INTO instances (id, uuid, project_id, hostname, "
                 "host, power_state, vm_state, task_state, launched_at, "
                 "locked, deleted) VALUES (:id, :uuid, 'p1', 'vm', "
-                "'compute1', 1, :vm, :task, CURRENT_TIMESTAMP, false, "
+                ":host, 1, :vm, :task, CURRENT_TIMESTAMP, :locked, "
                 ":deleted)"), {"id": self.next_id, "uuid": uuid,
                                "vm": vm_state, "task": task_state,
+                               "host": host, "locked": locked,
                                "deleted": self.next_id if deleted else 0})
         return uuid
+
+    def nova_row(self, table, **values):
+        self.next_id += 1
+        values = dict(values, id=self.next_id, deleted=0)
+        names = ", ".join(self.engine.dialect.identifier_preparer.quote(n)
+                          for n in values)
+        with self.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO %s (%s) VALUES (%s)" % (
+                table, names, ", ".join(":" + n for n in values))), values)
+
+    def counted(self):
+        counter = []
+
+        def seen(conn, cursor, statement, *args):
+            if statement.lstrip().upper().startswith("SELECT"):
+                counter.append(statement)
+        engine = self.guard.source.instances._get_engine()
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        self.addCleanup(sa.event.remove, engine, "before_cursor_execute",
+                        seen)
+        return counter
+
+    def test_locked_server_is_novas_for_a_member(self):
+        uuid = self.nova_instance("paused", locked=True)
+        member = {"X-Project-Id": "p1", "X-Roles": "member", **JSON}
+        self.app.post("/v2.1/servers/%s/action" % uuid,
+                      json.dumps({"pause": None}), headers=member,
+                      status=202)
+        self.assertEqual(1, len(self.compute.seen))
+        # An admin passes Nova's lock: the state refuses.
+        self.post(uuid, {"pause": None}, 409)
+
+    def test_no_host_is_novas_for_start(self):
+        uuid = self.nova_instance("shelved_offloaded", host=None)
+        self.post(uuid, {"os-start": None}, 202)
+        res = self.post(uuid, {"pause": None}, 409)
+        self.assertIn("vm_state shelved_offloaded",
+                      res.json["conflictingRequest"]["message"])
+
+    def test_metadata_key_and_volume_read_in_the_same_statement(self):
+        uuid = self.nova_instance("building", "scheduling")
+        reads = self.counted()
+        self.app.delete("/v2.1/servers/%s/metadata/k" % uuid, status=202)
+        self.assertEqual(1, len(reads))
+        self.nova_row("instance_metadata", instance_uuid=uuid, key="k",
+                      value="v")
+        res = self.app.delete("/v2.1/servers/%s/metadata/k" % uuid,
+                              status=409, expect_errors=True)
+        self.assertEqual("Cannot 'delete metadata' instance %s while it is "
+                         "in vm_state building" % uuid,
+                         res.json["conflictingRequest"]["message"])
+        volume = str(uuidlib.uuid4())
+        path = "/v2.1/servers/%s/os-volume_attachments/%s" % (uuid, volume)
+        self.app.delete(path, status=202)
+        self.nova_row("block_device_mapping", instance_uuid=uuid,
+                      volume_id=volume, boot_index=0)
+        self.app.delete(path, status=202)      # the root volume: Nova's 400
+        self.nova_row("block_device_mapping", instance_uuid=uuid,
+                      volume_id=volume, boot_index=None)
+        self.app.delete(path, status=409, expect_errors=True)
+        self.assertEqual(5, len(reads))
+        self.assertEqual(3, len(self.compute.seen))
 
     def post(self, uuid, body, status):
         return self.app.post("/v2.1/servers/%s/action" % uuid,

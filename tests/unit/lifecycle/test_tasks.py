@@ -21,7 +21,9 @@ from vmstate import exception
 from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
 from vmstate import states
+from vmstate.api import views
 from vmstate.db import api
+from vmstate.db import queue as queue_db
 
 
 def _with_create(builder):
@@ -460,3 +462,51 @@ class TestRelease(base.TestCase):
         uuid = api.instance_create(self.ctx, {})["uuid"]
         build = lifecycle.adopt(self.ctx, uuid)
         self.assertRaises(exception.Invalid, build.release)
+
+
+class TestMustHaveLaunched(base.TestCase):
+    """Nova's ``must_have_launched``: an instance that never launched
+    (its history never left building and error) starts only delete and
+    force_delete (and soft_delete, which deletes it)."""
+
+    def test_never_launched_error_is_refused_naming_launched_at(self):
+        inst = self.create(vm_state="error", task_state=None)
+        err = self.assertRaises(exception.InstanceInvalidState,
+                                lifecycle.begin, self.ctx, inst["uuid"],
+                                "rebuild")
+        self.assertEqual("Cannot 'rebuild' instance %s while it is in "
+                         "launched_at None" % inst["uuid"], err.message)
+        self.assertEqual("launched_at", err.attribute)
+        matrix = matrix_mod.get()
+        self.assertTrue(matrix.is_allowed("rebuild", "error", None))
+        self.assertEqual(sorted(matrix.allowed_actions(
+            "error", None, launched=False)), err.allowed_actions)
+        self.assertNotIn("rebuild", err.allowed_actions)
+        self.assertIn("delete", err.allowed_actions)
+        # Nothing was written.
+        self.assertEqual(1, api.instance_get(self.ctx,
+                                             inst["uuid"])["version"])
+        # delete needs no launch.
+        lifecycle.begin(self.ctx, inst["uuid"], "delete")
+
+    def test_launched_once_then_error_is_allowed(self):
+        inst = self.create(vm_state="active")
+        api.transition(self.ctx, inst["uuid"], {"vm_state": "error"},
+                       expected={"version": 1})
+        task = lifecycle.begin(self.ctx, inst["uuid"], "rebuild")
+        self.assertEqual("rebuilding", task.task_state)
+
+    def test_instance_view_knows_it(self):
+        never = self.create(vm_state="error", task_state=None)
+        self.assertFalse(api.instance_get(self.ctx, never["uuid"],
+                                          with_launched=True)["launched"])
+        ran = self.create(vm_state="active")
+        self.assertTrue(api.instance_get(self.ctx, ran["uuid"],
+                                         with_launched=True)["launched"])
+        self.assertNotIn("launched", api.instance_get(self.ctx, ran["uuid"]))
+        row = queue_db.instance_with_queue(self.ctx, never["uuid"])
+        self.assertFalse(row["launched"])
+        view = views.instance(row, matrix_mod.get())
+        self.assertNotIn("rebuild", view["allowed_actions"])
+        self.assertNotIn("stop", view["allowed_actions"])
+        self.assertIn("delete", view["allowed_actions"])

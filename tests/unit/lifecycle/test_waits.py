@@ -264,26 +264,33 @@ class TestFailures(WaitTestCase):
         self.assertEqual("failed", result.status)
 
     def test_a_task_running_in_error_may_still_get_there(self):
-        inst = self.create(vm_state="error")
+        inst = self.launched_in_error()
         task = lifecycle.begin(self.ctx, inst["uuid"], "rebuild")
         waiter = start(self.ctx, inst["uuid"], "active").begun()
         task.finish()
         self.assertEqual("reached", waiter.outcome().status)
         self.assertEqual(("error", "active"), waiter.result.seen)
 
+    def launched_in_error(self):
+        """An instance that ran once, then went to error (a rebuild of
+        one that never launched is refused, as in Nova)."""
+        inst = self.create()
+        return api.transition(self.ctx, inst["uuid"], {"vm_state": "error"},
+                              expected={"version": inst["version"]})
+
     def test_a_failed_way_out_of_error_fails(self):
-        inst = self.create(vm_state="error")
+        inst = self.launched_in_error()
         task = lifecycle.begin(self.ctx, inst["uuid"], "rebuild")
         waiter = start(self.ctx, inst["uuid"], "active").begun()
         task.fail("image gone")
         self.assertEqual("failed", waiter.outcome().status)
 
     def test_staying_settled_is_no_new_failure(self):
-        inst = self.create(vm_state="error")
+        inst = self.launched_in_error()
         waiter = start(self.ctx, inst["uuid"], ["error", "active"]).begun()
         # Only the power state changes: the instance stays where it was.
         api.transition(self.ctx, inst["uuid"], {"power_state": 4})
-        waiter.until_version(2)
+        waiter.until_version(inst["version"] + 1)
         self.assertFalse(waiter.finished)
         self.step(inst["uuid"], "rebuild")
         self.assertEqual("reached", waiter.outcome().status)

@@ -26,6 +26,7 @@ import pecan
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
+from vmstate import states
 from vmstate.api import capacity
 from vmstate.api import policy
 from vmstate.api import schemas
@@ -288,7 +289,11 @@ class InstancesController:
         pecan.response.status = 201
         pecan.response.location = common.link(
             "/v1/instances/%s" % row["uuid"])
-        return {"instance": views.instance(row, matrix_mod.get())}
+        # Its one history row says whether it launched (registered in a
+        # vm_state past the build), as GET will.
+        launched = row["vm_state"] not in states.UNLAUNCHED_VM_STATES
+        return {"instance": views.instance(dict(row, launched=launched),
+                                           matrix_mod.get())}
 
     @pecan.expose()
     def _route(self, args: list[str], request: Any) -> Any:

@@ -254,8 +254,8 @@ class ComputeGuard(base.ConfigurableMiddleware):
         route = decision.route
         shown = (decision.match.raw_id if route.message_id == "path"
                  else uuid)
-        value = (err.vm_state if err.attribute == "vm_state"
-                 else err.task_state)
+        value = {"vm_state": err.vm_state,
+                 "task_state": err.task_state}.get(err.attribute)
         message = routes.nova_message(route.word, shown, err.attribute,
                                       value)
         return faults.fault_response(409, {"conflictingRequest": {

@@ -79,7 +79,7 @@ class VMStateSource(StateSource):
             probe: str | None = None, item: str | None = None
             ) -> dict[str, Any] | None:
         try:
-            return db_api.instance_get(context, uuid)
+            return db_api.instance_get(context, uuid, with_launched=True)
         except exception.InstanceNotFound:
             return None
         except db_exc.DBError as err:

@@ -115,6 +115,11 @@ COMPLETION = {
 # Nova deletes an instance that never launched instead of soft-deleting it.
 UNLAUNCHED = {"soft_delete": "delete"}
 
+#: The actions Nova starts only on an instance that launched once
+#: (``check_instance_state``'s ``must_have_launched``, true by default;
+#: ``delete`` and ``force_delete`` pass ``must_have_launched=False``).
+MUST_HAVE_LAUNCHED = frozenset(GUARDS) - {"delete", "force_delete"}
+
 
 def configure(builder: Builder) -> None:
     """Declare Nova's vocabulary and allow each action where Nova does."""
@@ -128,5 +133,6 @@ def configure(builder: Builder) -> None:
         builder.declare_action(action, begins=begins, completes=completes,
                                fails_to=fails_to, resumes=resumes,
                                origin=origin,
-                               unlaunched=UNLAUNCHED.get(action))
+                               unlaunched=UNLAUNCHED.get(action),
+                               needs_launched=action in MUST_HAVE_LAUNCHED)
         builder.allow(action, vm_states, task_states)
