@@ -30,7 +30,8 @@ class _WithQueue:
         found = db_queue.instance_with_queue(self.ctx, inst["uuid"])
         self.assertEqual(1, counter.count, counter.statements)
         self.assertEqual([], found.pop("queue"))
-        self.assertEqual(api.instance_get(self.ctx, inst["uuid"]), found)
+        self.assertEqual(api.instance_get(self.ctx, inst["uuid"],
+                                          with_launched=True), found)
 
     def test_entries_oldest_first(self):
         inst = self.create(task_state="rebooting")
