@@ -35,6 +35,7 @@ Deadlocks and lost connections are retried (oslo.db's
 the history row carrying it, in case the lost answer was a commit.
 """
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 import functools
@@ -200,10 +201,15 @@ def page_statement(context: Any, filters: Mapping[str, Any] | None,
 def check_marker(conn: sa.Connection, context: Any, marker: str) -> None:
     """Raise ``Invalid`` when ``marker`` is not an instance ``context``
     sees (asked only after a page came back empty)."""
-    found = conn.execute(sa.select(_c.id).where(
-        _c.uuid == marker, *cas.scope(context))).first()
-    if found is None:
+    if not visible(conn, context, marker):
         raise exception.Invalid("marker not found: %s" % marker)
+
+
+def visible(conn: sa.Connection, context: Any, uuid: str) -> bool:
+    """Whether instance ``uuid`` exists and ``context`` may see it (its
+    own project's, or any for an admin): one indexed read."""
+    return conn.execute(sa.select(_c.id).where(
+        _c.uuid == uuid, *cas.scope(context))).first() is not None
 
 
 @_retry
@@ -233,9 +239,7 @@ def instance_events(context: Any, uuid: str, since: int | None = None,
         raise exception.Invalid("limit must be an integer >= 0")
     events = models.instance_events
     with engine.reader(context) as conn:
-        found = conn.execute(sa.select(_c.id).where(
-            _c.uuid == uuid, *cas.scope(context))).first()
-        if found is None:
+        if not visible(conn, context, uuid):
             raise exception.InstanceNotFound(uuid)
         stmt = (sa.select(events)
                 .where(events.c.instance_uuid == uuid,
@@ -262,9 +266,7 @@ def origin_vm_state(context: Any, uuid: str, actions: Sequence[str]
     """
     events = models.instance_events
     with engine.reader(context) as conn:
-        found = conn.execute(sa.select(_c.id).where(
-            _c.uuid == uuid, *cas.scope(context))).first()
-        if found is None:
+        if not visible(conn, context, uuid):
             raise exception.InstanceNotFound(uuid)
         return conn.execute(
             sa.select(events.c.from_vm_state)
@@ -322,23 +324,17 @@ def instance_create(context: Any, values: Mapping[str, Any]
                                  uuid=uuid)
 
 
-@_retry
 def _create(context: Any, row: dict[str, Any], change: cas.Change
             ) -> dict[str, Any]:
-    change.attempts += 1
-    result: dict[str, Any] | None = None
-    with engine.writer(context) as conn:
-        if change.attempts > 1:
-            result = cas.committed(conn, context, change)
-        if result is None:
-            conn.execute(sa.insert(models.instances).values(row))
-            created = dict(row, prev_vm_state=None, prev_task_state=None,
-                           prev_power_state=None, prev_task_id=None)
-            event = cas.record(conn, context, change, _Mapped(created))
-            result = cas.instance_dict(row)
-            result["event"] = event
-    listeners.committed(result)
-    return result
+    def insert(conn: sa.Connection) -> dict[str, Any]:
+        conn.execute(sa.insert(models.instances).values(row))
+        created = dict(row, prev_vm_state=None, prev_task_state=None,
+                       prev_power_state=None, prev_task_id=None)
+        event = cas.record(conn, context, change, _Mapped(created))
+        result = cas.instance_dict(row)
+        result["event"] = event
+        return result
+    return _exactly_once(context, change, insert)
 
 
 def _no_update() -> tuple[cas.Assignments, list[Any]]:
@@ -582,9 +578,7 @@ def _begun_from(context: Any, uuid: str, version: int) -> dict[str, Any]:
     events = models.instance_events
     ev = events.c
     with engine.reader(context) as conn:
-        found = conn.execute(sa.select(_c.id).where(
-            _c.uuid == uuid, *cas.scope(context))).first()
-        if found is None:
+        if not visible(conn, context, uuid):
             raise exception.InstanceNotFound(uuid)
         rows = {row.version: row for row in conn.execute(
             sa.select(ev.version, ev.from_vm_state, ev.from_task_state,
@@ -613,15 +607,28 @@ def _begun_from(context: Any, uuid: str, version: int) -> dict[str, Any]:
         return result
 
 
-@_retry
 def _apply(context: Any, change: cas.Change) -> dict[str, Any]:
+    return _exactly_once(context, change,
+                         functools.partial(cas.apply, context=context,
+                                           change=change))
+
+
+@_retry
+def _exactly_once(context: Any, change: cas.Change,
+                  write: Callable[[sa.Connection], dict[str, Any]]
+                  ) -> dict[str, Any]:
+    """Run ``write`` in a writer transaction, once however often it is
+    retried (a deadlock, a lost connection, a Galera certification
+    failure): a retry first looks for ``change``'s transition id in the
+    history and returns what that commit did. Then tells the listeners.
+    """
     change.attempts += 1
     result: dict[str, Any] | None = None
     with engine.writer(context) as conn:
         if change.attempts > 1:
             result = cas.committed(conn, context, change)
         if result is None:
-            result = cas.apply(conn, context, change)
+            result = write(conn)
     # Committed (the writer block has ended): now others may hear of it.
     listeners.committed(result)
     return result
