@@ -42,6 +42,7 @@ from oslo_config import cfg
 from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_middleware import base
+from oslo_utils import strutils
 import webob
 
 from vmstate import conf as vm_conf
@@ -124,13 +125,15 @@ class ComputeGuard(base.ConfigurableMiddleware):
                               "nova_max_microversion")}
         self.source = sources.load(self._conf_get("state_source", "guard"),
                                    self.oslo_conf)
-        self.reserve = _bool(self._conf_get("reserve", "guard"))
+        self.reserve = strutils.bool_from_string(
+            self._conf_get("reserve", "guard"))
         if self.reserve and not self.source.supports_reservation:
             raise exception.VMStateError(
                 "[guard] reserve needs the vmstate state source, not %r"
                 % self._conf_get("state_source", "guard"))
         self.routes = routes.RouteTable(
-            soft_delete=_bool(self._conf_get("soft_delete", "guard")),
+            soft_delete=strutils.bool_from_string(
+                self._conf_get("soft_delete", "guard")),
             max_version=routes.parse_version(
                 self._conf_get("nova_max_microversion", "guard")))
         # Fail at start, not on the first request, if the matrix is bad.
@@ -317,10 +320,3 @@ def _reaches_state_check(context: vm_context.RequestContext,
             and not state["host"]):
         return False            # Nova: "Instance U is not ready"
     return True
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
