@@ -14,6 +14,7 @@
 words (webtest against the guard, a stand-in service and a state source
 that answers what Nova's database would)."""
 
+import io
 import json
 
 import webob
@@ -171,6 +172,33 @@ class TestNovasOrder(base.TestCase):
         # A resize checks the state before the host.
         self.assertRefused(self.post(app, {"resize": {"flavorRef": "2"}}),
                            "Cannot 'resize' instance %s while it is in "
+                           "vm_state shelved_offloaded" % U)
+
+    def test_chunked_body_is_read_as_nova_reads_it(self):
+        # A server that de-chunks (wsgi.input_terminated): WebOb reads the
+        # body without a length, and so does Nova, which refuses it.
+        app = self.guard(vm_state="stopped")
+        raw = json.dumps({"os-stop": None}).encode()
+        req = webob.Request.blank(
+            "/v2.1/servers/%s/action" % U, method="POST",
+            headers=dict(ADMIN, **JSON),
+            environ={"wsgi.input_terminated": True,
+                     "wsgi.input": io.BytesIO(raw)})
+        req.environ.pop("CONTENT_LENGTH", None)
+        req.headers["Transfer-Encoding"] = "chunked"
+        res = req.get_response(app.app)
+        self.assertEqual(409, res.status_int, res.body)
+        self.assertEqual([], self.service.seen)
+
+    def test_evacuate_of_a_server_without_host_is_novas(self):
+        # Nova: "The target host can't be the same one." (400) first.
+        app = self.guard(vm_state="shelved_offloaded", host=None)
+        self.assertNovas(self.post(app, {"evacuate": {}}, ADMIN,
+                                   version="2.14"))
+        app = self.guard(vm_state="shelved_offloaded")
+        self.assertRefused(self.post(app, {"evacuate": {}}, ADMIN,
+                                     version="2.14"),
+                           "Cannot 'evacuate' instance %s while it is in "
                            "vm_state shelved_offloaded" % U)
 
     def test_route_missing_at_the_microversion(self):

@@ -173,7 +173,8 @@ class ComputeGuard(base.ConfigurableMiddleware):
         try:
             decision = self.routes.decide(
                 match, req.method, req.headers, req.content_type,
-                req.content_length, lambda: req.body)
+                req.content_length, lambda: req.body,
+                body_readable=req.is_body_readable)
             if decision is None:
                 return None
             route = decision.route

@@ -241,7 +241,9 @@ ROUTES: tuple[Route, ...] = (
                 BodyShape(_obj({"host": _NULL, "block_migration": {
                     "enum": [True, False, "auto"]}}), min_version=(2, 25)))),
     _action("evacuate", "evacuate", "evacuate", "os_compute_api:os-evacuate",
-            persona=ADMIN, before_state=("policy", "body"), body=(
+            # Nova: "The target host can't be the same one." when the
+            # server has no host and the body names none (offloaded).
+            persona=ADMIN, before_state=("policy", "body", "host"), body=(
                 BodyShape(_obj({"onSharedStorage": _BOOL}),
                           max_version=(2, 13)),
                 BodyShape(_obj(), min_version=(2, 14)))),
@@ -436,12 +438,16 @@ class RouteTable:
 
     def decide(self, match: Match, method: str, headers: Any,
                content_type: str, content_length: int | None,
-               body: Any) -> Decision | None:
+               body: Any, body_readable: bool | None = None
+               ) -> Decision | None:
         """The route Nova would run this request on, up to its state
         check; ``None`` when Nova answers before (see the module).
 
         :param body: a callable returning the raw body (read only when
             the route takes one).
+        :param body_readable: whether the body can be read without a
+            length (a chunked body the server de-chunks: WebOb reads it,
+            and so does Nova); by default only with a length.
         """
         if content_type not in CONTENT_TYPES:
             return None         # Nova: 415
@@ -455,9 +461,13 @@ class RouteTable:
                 else None)
         if routes[0].body is None:
             return Decision(routes[0], match, item, None)
-        if method in ("POST", "PUT") and not content_length:
+        if method in ("POST", "PUT") and not (content_length
+                                              or body_readable):
             return None         # Nova reads no body: 400
-        decoded = _decode(body())
+        raw = body()
+        if not raw:
+            return None         # Nova: no body, 400
+        decoded = _decode(raw)
         if not isinstance(decoded, dict):
             return None
         if routes[0].key is not None and routes[0].tail == ("action",):
