@@ -61,9 +61,17 @@ INSTANCE_COLUMNS = (
 # that the answer's view needs no read of an empty queue (the usual case).
 _QUEUED = sa.exists().where(
     models.action_queue.c.instance_uuid == instances.c.uuid).label("queued")
+# Whether it ever launched (Nova's launched_at), from its history as the
+# change found it, for the allowed actions of the answer's view. A change
+# that launches it is recorded after the UPDATE; its new vm_state says so.
+_LAUNCHED = sa.exists().where(
+    events.c.instance_uuid == instances.c.uuid,
+    events.c.to_vm_state.notin_(states.UNLAUNCHED_VM_STATES)
+).label("launched")
 _RETURNING = tuple(instances.c[name] for name in INSTANCE_COLUMNS) + (
     instances.c.prev_vm_state, instances.c.prev_task_state,
-    instances.c.prev_power_state, instances.c.prev_task_id, _QUEUED)
+    instances.c.prev_power_state, instances.c.prev_task_id, _QUEUED,
+    _LAUNCHED)
 _SELECT_INSTANCE = tuple(instances.c[name] for name in INSTANCE_COLUMNS)
 _SELECT_LAUNCHED = (*_SELECT_INSTANCE,
                     conditions.launched_condition(True).label("launched"))
@@ -198,12 +206,15 @@ class Changed(dict):  # type: ignore[type-arg]
     a copy (``dict(changed)``) is a plain dict without the attribute."""
 
     queued: bool | None = None
+    #: Whether it ever launched (Nova's ``launched_at`` set).
+    launched: bool | None = None
 
     @classmethod
     def of(cls, instance: Mapping[str, Any]) -> "Changed":
-        """A copy of ``instance``, with its hint when it has one."""
+        """A copy of ``instance``, with its hints when it has them."""
         copied = cls(instance)
         copied.queued = getattr(instance, "queued", None)
+        copied.launched = getattr(instance, "launched", None)
         return copied
 
 
@@ -287,6 +298,9 @@ def apply(conn: sa.Connection, context: Any, change: Change
     # A claim may have emptied the queue since: then the hint only costs
     # the view one read.
     result.queued = bool(row._mapping["queued"])
+    result.launched = (bool(row._mapping["launched"])
+                       or result["vm_state"] not in
+                       states.UNLAUNCHED_VM_STATES)
     result["event"] = None
     if change.record:
         result["event"] = record(conn, context, change, row)

@@ -34,6 +34,7 @@ from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from vmstate import exception
+from vmstate import states
 from vmstate.db import api as db_api
 from vmstate.db import cas
 from vmstate.db import conditions
@@ -212,7 +213,8 @@ def instances_with_queues(context: Any,
                           limit: int | None = None,
                           marker: str | None = None
                           ) -> list[dict[str, Any]]:
-    """A page of instances, each with its ``queue``, in one statement.
+    """A page of instances, each with its ``queue`` and ``launched``
+    (whether it ever launched), in one statement.
 
     The page is :func:`vmstate.db.api.page_statement` (creation order),
     as a subquery, LEFT JOINed to the queue: a row per queued entry, one
@@ -221,8 +223,12 @@ def instances_with_queues(context: Any,
     """
     page = db_api.page_statement(context, filters, limit, marker).subquery(
         "page")
+    ev = models.instance_events.c
+    launched = sa.exists().where(
+        ev.instance_uuid == page.c.uuid,
+        ev.to_vm_state.notin_(states.UNLAUNCHED_VM_STATES)).label("launched")
     stmt = (sa.select(*(page.c[name] for name in cas.INSTANCE_COLUMNS),
-                      *_ENTRY_LABELS)
+                      launched, *_ENTRY_LABELS)
             .select_from(page.outerjoin(
                 models.action_queue, _q.instance_uuid == page.c.uuid))
             .order_by(page.c.created_at, page.c.id, _q.id))
@@ -236,6 +242,7 @@ def instances_with_queues(context: Any,
         instance = found.get(m["uuid"])
         if instance is None:
             instance = found[m["uuid"]] = cas.instance_dict(m)
+            instance["launched"] = bool(m["launched"])
             instance["queue"] = []
         if m["q_id"] is not None:
             instance["queue"].append(

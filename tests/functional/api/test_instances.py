@@ -607,3 +607,36 @@ class TestStatementsPerRequest(base.APITestCase):
                         {"action": "reboot_hard"}, headers=OWN, status=202)
         self.assertEqual(["stop"], [e["action"] for e in
                                     res.json["instance"]["queue"]])
+
+
+class TestNeverLaunched(base.APITestCase):
+    """Nova's must_have_launched in every view vmstate gives (issue 12):
+    a show, a list page, and the answer of a change."""
+
+    def test_every_view_leaves_out_what_needs_a_launch(self):
+        inst = self.create()        # building, scheduling: never launched
+        self.assertEqual("building", inst["vm_state"])
+        shown = self.get("/v1/instances/%s" % inst["uuid"]).json[
+            "instance"]["allowed_actions"]
+        listed = [i["allowed_actions"] for i in self.get(
+            "/v1/instances").json["instances"] if i["uuid"] == inst["uuid"]]
+        self.assertEqual([shown], listed)
+        failed = self.patch("/v1/instances/%s" % inst["uuid"], {
+            "instance": {"vm_state": "error", "task_state": None},
+            "expected": {"task_id": inst["task_id"]}}).json["instance"]
+        self.assertEqual("error", failed["vm_state"])
+        # A failed build never launched: only delete (and force_delete).
+        self.assertNotIn("rebuild", failed["allowed_actions"])
+        self.assertIn("delete", failed["allowed_actions"])
+        self.assertEqual(failed["allowed_actions"], self.get(
+            "/v1/instances/%s" % inst["uuid"]).json["instance"][
+                "allowed_actions"])
+        # Once it ran, an error allows a rebuild again.
+        ran = self.create(vm_state="active", task_state=None)
+        errored = self.patch("/v1/instances/%s" % ran["uuid"], {
+            "instance": {"vm_state": "error"},
+            "expected": {"version": ran["version"]}}).json["instance"]
+        self.assertIn("rebuild", errored["allowed_actions"])
+        self.assertEqual(errored["allowed_actions"], [
+            i for i in self.get("/v1/instances").json["instances"]
+            if i["uuid"] == ran["uuid"]][0]["allowed_actions"])

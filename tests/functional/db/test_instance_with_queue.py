@@ -83,7 +83,9 @@ class _WithQueue:
         self.assertEqual(uuids, [i["uuid"] for i in seen])
         self.assertEqual(
             [i for i in api.instance_list(self.ctx)],
-            [{k: v for k, v in i.items() if k != "queue"} for i in seen])
+            [{k: v for k, v in i.items() if k not in ("queue", "launched")}
+             for i in seen])
+        self.assertEqual([True] * 5, [i["launched"] for i in seen])
         self.assertEqual(
             {u: ["stop", "start"] if u == busy else [] for u in uuids},
             {i["uuid"]: [e["action"] for e in i["queue"]] for i in seen})

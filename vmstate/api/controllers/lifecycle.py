@@ -91,9 +91,13 @@ def instance_view(ctx: Any, row: dict[str, Any],
     A row a change returned says whether it had queued actions
     (:class:`vmstate.db.cas.Changed`): an empty queue is then not read.
     """
+    plain = dict(row)
+    launched = getattr(row, "launched", None)
+    if launched is not None:
+        plain["launched"] = launched
     if getattr(row, "queued", None) is False:
-        return views.instance(dict(row, queue=[]), matrix)
-    return views.instance(with_queues(ctx, [dict(row)])[0], matrix)
+        return views.instance(dict(plain, queue=[]), matrix)
+    return views.instance(with_queues(ctx, [plain])[0], matrix)
 
 
 def action_result(ctx: Any, uuid: str, requested: queue.Requested,
