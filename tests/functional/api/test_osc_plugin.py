@@ -31,18 +31,27 @@ from tests.functional.api import test_process
 CLI_TIMEOUT = 180
 
 
+def _cli_setup(test):
+    """The ``openstack`` command, a scratch directory and an environment
+    without the caller's ``OS_*`` variables, for ``test``.
+
+    :raises AssertionError: the openstack CLI is not installed.
+    """
+    command = shutil.which("openstack")
+    if command is None:
+        raise AssertionError("the openstack CLI is not installed "
+                             "(python-openstackclient, test-requirements)")
+    cwd = test.useFixture(fixtures.TempDir()).path
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    return command, cwd, env
+
+
 class TestPlugin(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
         self.api = self.useFixture(test_process.APIProcess())
-        self.command = shutil.which("openstack")
-        if self.command is None:
-            raise AssertionError("the openstack CLI is not installed "
-                                 "(python-openstackclient, test-requirements)")
-        self.cwd = self.useFixture(fixtures.TempDir()).path
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith("OS_")}
+        self.command, self.cwd, self.env = _cli_setup(self)
         self.endpoint = "http://%s:%d" % (self.api.host, self.api.port)
 
     def argv(self, *args):
@@ -184,13 +193,7 @@ class TestPluginKeystone(testtools.TestCase):
         # Found through the catalog, not given on the command line.
         self.ks.set_vmstate_endpoint("http://%s:%d" % (self.api.host,
                                                        self.api.port))
-        self.command = shutil.which("openstack")
-        if self.command is None:
-            raise AssertionError("the openstack CLI is not installed "
-                                 "(python-openstackclient, test-requirements)")
-        self.cwd = self.useFixture(fixtures.TempDir()).path
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith("OS_")}
+        self.command, self.cwd, self.env = _cli_setup(self)
 
     def cli(self, user, *args, code=0, password=None):
         argv = [self.command, "--os-auth-url", self.ks.auth_url,
