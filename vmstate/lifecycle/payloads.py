@@ -40,7 +40,19 @@ class VMStateObjectRegistry(base.VersionedObjectRegistry):
     """vmstate's own registry, so its classes never mix with a host's."""
 
 
-class _Snapshot(fields.FieldType):
+class _Dict(fields.FieldType):
+    """A field that travels as a plain dict (a copy each way)."""
+
+    @staticmethod
+    def to_primitive(obj: Any, attr: str, value: Any) -> dict[str, Any]:
+        return dict(value)
+
+    @staticmethod
+    def from_primitive(obj: Any, attr: str, value: Any) -> dict[str, Any]:
+        return dict(value)
+
+
+class _Snapshot(_Dict):
     """``{"vm_state", "task_state", "power_state"}``: strings or null, and
     an integer or null."""
 
@@ -59,34 +71,18 @@ class _Snapshot(fields.FieldType):
                              % attr)
         return {k: value[k] for k in SNAPSHOT_KEYS}
 
-    @staticmethod
-    def to_primitive(obj: Any, attr: str, value: Any) -> dict[str, Any]:
-        return dict(value)
-
-    @staticmethod
-    def from_primitive(obj: Any, attr: str, value: Any) -> dict[str, Any]:
-        return dict(value)
-
 
 class SnapshotField(fields.AutoTypedField):
     AUTO_TYPE = _Snapshot()
 
 
-class _JSONObject(fields.FieldType):
+class _JSONObject(_Dict):
     """A JSON object with string keys (a fault: its keys vary by kind)."""
 
     def coerce(self, obj: Any, attr: str, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict) or not all(isinstance(k, str)
                                                   for k in value):
             raise ValueError("%s must be a mapping with string keys" % attr)
-        return dict(value)
-
-    @staticmethod
-    def to_primitive(obj: Any, attr: str, value: Any) -> dict[str, Any]:
-        return dict(value)
-
-    @staticmethod
-    def from_primitive(obj: Any, attr: str, value: Any) -> dict[str, Any]:
         return dict(value)
 
 
