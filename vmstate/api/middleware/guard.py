@@ -39,7 +39,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from oslo_config import cfg
-from oslo_db import exception as db_exc
 from oslo_log import log as logging
 from oslo_middleware import base
 from oslo_utils import strutils
@@ -231,19 +230,15 @@ class ComputeGuard(base.ConfigurableMiddleware):
                  decision: routes.Decision) -> lifecycle.Task | None:
         uuid = decision.match.server_id
         try:
-            return lifecycle.begin(context, uuid, decision.action,
-                                   reason="reserved by the compute guard")
+            with sources.store_unavailable_as_503():
+                return lifecycle.begin(context, uuid, decision.action,
+                                       reason="reserved by the compute guard")
         except exception.InstanceNotFound:
             return None         # unknown, or another project's: untouched
         except exception.InstanceInvalidState as err:
             if err.vm_state == states.DELETED:
                 return None     # the service answers its own 404
             raise _Refused(self._refusal(decision, uuid, err)) from None
-        except db_exc.DBError as err:
-            # Never an unchecked pass, never a 500: the store is down.
-            raise exception.ServiceUnavailable(
-                "The instance state store is unavailable: %s"
-                % type(err).__name__) from err
 
     @staticmethod
     def _fault(err: exception.VMStateError) -> webob.Response:

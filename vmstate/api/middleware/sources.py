@@ -24,6 +24,8 @@ request through unchecked.
 """
 
 import abc
+from collections.abc import Iterator
+import contextlib
 from typing import Any
 
 from oslo_config import cfg
@@ -36,6 +38,20 @@ from vmstate.db import api as db_api
 from vmstate.db import nova as nova_db
 
 NAMESPACE = "vmstate.state_source"
+
+
+@contextlib.contextmanager
+def store_unavailable_as_503() -> Iterator[None]:
+    """Inside it, a database error of vmstate's store raises
+    :class:`~vmstate.exception.ServiceUnavailable` (503): whether the
+    guard reads the state or reserves the action, a store it cannot use
+    is never an unchecked pass and never a 500."""
+    try:
+        yield
+    except db_exc.DBError as err:
+        raise exception.ServiceUnavailable(
+            "The instance state store is unavailable: %s"
+            % type(err).__name__) from err
 
 
 class StateSource(abc.ABC):
@@ -79,13 +95,10 @@ class VMStateSource(StateSource):
             probe: str | None = None, item: str | None = None
             ) -> dict[str, Any] | None:
         try:
-            return db_api.instance_get(context, uuid, with_launched=True)
+            with store_unavailable_as_503():
+                return db_api.instance_get(context, uuid, with_launched=True)
         except exception.InstanceNotFound:
             return None
-        except db_exc.DBError as err:
-            raise exception.ServiceUnavailable(
-                "The instance state store is unavailable: %s"
-                % type(err).__name__) from err
 
 
 class NovaDBSource(StateSource):
