@@ -118,71 +118,95 @@ def action_result(ctx: Any, uuid: str, requested: queue.Requested,
     }
 
 
+#: What a sub-resource's change returns: the instance's row after it, and
+#: what else the answer says.
+Changed = tuple[Any, dict[str, Any]]
+
+
 class _SubResource:
-    """One sub-resource of an instance. Each subclass has its own generic
-    ``index`` (methods other than its own answer 405)."""
+    """One sub-resource of an instance, answering one method: the policy
+    rule first (with the instance's owner as the target), the body
+    against its schema, one call into the lifecycle layer
+    (:meth:`change`), the instance's view."""
+
+    #: The one method it answers; any other answers 405 with ``Allow``.
+    method = "POST"
+    #: The policy rule the caller must pass.
+    rule: str
+    #: The body's schema; ``None``: the request has no body.
+    schema: dict[str, Any] | None = None
 
     def __init__(self, uuid: str) -> None:
         self.uuid = uuid
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Pecan keeps a generic controller's handlers on its function, and
+        # answers 405 with the methods registered there: each sub-resource
+        # has an index of its own.
+
+        @pecan.expose(generic=True, template="json")
+        def index(self: _SubResource) -> None:
+            pecan.abort(405)
+
+        @index.when(method=cls.method, template="json")
+        def answer(self: _SubResource) -> dict[str, Any]:
+            return self.answer()
+
+        cls.index = index  # type: ignore[attr-defined]
+
+    def answer(self) -> dict[str, Any]:
+        scoped, uuid, _row = common.authorize_instance(
+            self.rule, pecan.request.context, self.uuid)
+        body = (None if self.schema is None
+                else validation.body(pecan.request, self.schema))
+        matrix = matrix_mod.get()
+        row, more = self.change(scoped, uuid, body, matrix)
+        return {"instance": instance_view(scoped, row, matrix), **more}
+
+    def change(self, scoped: Any, uuid: str, body: Any,
+               matrix: Matrix) -> Changed:
+        """Make the change (:data:`Changed`)."""
+        raise NotImplementedError
 
 
 class ResetController(_SubResource):
     """``POST /v1/instances/{uuid}/reset {"vm_state", "reason"}``."""
 
-    @pecan.expose(generic=True, template="json")
-    def index(self) -> None:
-        pecan.abort(405)
+    rule = "vmstate:instance:reset_state"
+    schema = RESET_SCHEMA
 
-    @index.when(method="POST", template="json")
-    def post(self) -> dict[str, Any]:
-        ctx = pecan.request.context
-        scoped, uuid, _row = common.authorize_instance(
-            "vmstate:instance:reset_state", ctx, self.uuid)
-        body = validation.body(pecan.request, RESET_SCHEMA)
-        matrix = matrix_mod.get()
-        row = reset.reset_state(scoped, uuid,
-                                body["vm_state"],
-                                body["reason"], matrix=matrix)
-        return {"instance": instance_view(scoped, row, matrix)}
+    def change(self, scoped: Any, uuid: str, body: Any,
+               matrix: Matrix) -> Changed:
+        return reset.reset_state(scoped, uuid, body["vm_state"],
+                                 body["reason"], matrix=matrix), {}
 
 
 class ClearErrorController(_SubResource):
     """``POST /v1/instances/{uuid}/clear_error {"reason"}``."""
 
-    @pecan.expose(generic=True, template="json")
-    def index(self) -> None:
-        pecan.abort(405)
+    rule = "vmstate:instance:clear_error"
+    schema = CLEAR_ERROR_SCHEMA
 
-    @index.when(method="POST", template="json")
-    def post(self) -> dict[str, Any]:
-        ctx = pecan.request.context
-        scoped, uuid, _row = common.authorize_instance(
-            "vmstate:instance:clear_error", ctx, self.uuid)
-        body = validation.body(pecan.request, CLEAR_ERROR_SCHEMA)
-        matrix = matrix_mod.get()
-        row = reset.clear_error(scoped, uuid, body["reason"], matrix=matrix)
-        return {"instance": instance_view(scoped, row, matrix)}
+    def change(self, scoped: Any, uuid: str, body: Any,
+               matrix: Matrix) -> Changed:
+        return reset.clear_error(scoped, uuid, body["reason"],
+                                 matrix=matrix), {}
 
 
 class PowerStateController(_SubResource):
     """``PUT /v1/instances/{uuid}/power_state {"power_state"}``."""
 
-    @pecan.expose(generic=True, template="json")
-    def index(self) -> None:
-        pecan.abort(405)
+    method = "PUT"
+    rule = "vmstate:instance:power_state"
+    schema = POWER_STATE_SCHEMA
 
-    @index.when(method="PUT", template="json")
-    def put(self) -> dict[str, Any]:
-        ctx = pecan.request.context
-        scoped, uuid, _row = common.authorize_instance(
-            "vmstate:instance:power_state", ctx, self.uuid)
-        body = validation.body(pecan.request, POWER_STATE_SCHEMA)
-        matrix = matrix_mod.get()
-        done = power.report(scoped, uuid,
-                            body["power_state"],
+    def change(self, scoped: Any, uuid: str, body: Any,
+               matrix: Matrix) -> Changed:
+        done = power.report(scoped, uuid, body["power_state"],
                             matrix=matrix)
-        return {"instance": instance_view(scoped, done.instance, matrix),
-                "changed": done.changed, "reaction": done.reaction}
+        return done.instance, {"changed": done.changed,
+                               "reaction": done.reaction}
 
 
 class HeartbeatController(_SubResource):
@@ -190,37 +214,26 @@ class HeartbeatController(_SubResource):
     a worker's sign of progress, which postpones its task's timeout; 409
     once that task is over (preempted, ended, timed out)."""
 
-    @pecan.expose(generic=True, template="json")
-    def index(self) -> None:
-        pecan.abort(405)
+    rule = "vmstate:instance:update"
+    schema = HEARTBEAT_SCHEMA
 
-    @index.when(method="POST", template="json")
-    def post(self) -> dict[str, Any]:
-        ctx = pecan.request.context
-        scoped, uuid, _row = common.authorize_instance(
-            "vmstate:instance:update", ctx, self.uuid)
-        body = validation.body(pecan.request, HEARTBEAT_SCHEMA)
-        row = db_timeouts.heartbeat(scoped, uuid, body["task_id"],
-                                    body.get("task_state"))
-        return {"instance": instance_view(scoped, row, matrix_mod.get())}
+    def change(self, scoped: Any, uuid: str, body: Any,
+               matrix: Matrix) -> Changed:
+        return db_timeouts.heartbeat(scoped, uuid, body["task_id"],
+                                     body.get("task_state")), {}
 
 
 class QueueController(_SubResource):
     """``DELETE /v1/instances/{uuid}/queue``: cancel queued actions."""
 
-    @pecan.expose(generic=True, template="json")
-    def index(self) -> None:
-        pecan.abort(405)
+    method = "DELETE"
+    rule = "vmstate:instance:queue:delete"
 
-    @index.when(method="DELETE", template="json")
-    def delete(self) -> dict[str, Any]:
-        ctx = pecan.request.context
-        scoped, uuid, _row = common.authorize_instance(
-            "vmstate:instance:queue:delete", ctx, self.uuid)
+    def change(self, scoped: Any, uuid: str, body: Any,
+               matrix: Matrix) -> Changed:
         removed = queue.cancel(scoped, uuid)
-        row = db_api.instance_get(scoped, uuid)
-        return {"instance": instance_view(scoped, row, matrix_mod.get()),
-                "cancelled": [views.queued(e) for e in removed]}
+        return db_api.instance_get(scoped, uuid), {
+            "cancelled": [views.queued(e) for e in removed]}
 
 
 #: Path segment -> controller, for InstanceController's routing.
