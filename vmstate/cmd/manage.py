@@ -19,14 +19,12 @@ exits non-zero.
 
 import argparse
 from collections.abc import Callable
-import os
 import sys
 from typing import Any
 
 from oslo_config import cfg
 
 from vmstate import cmd
-from vmstate.cmd import failure
 from vmstate.conf import CONF
 
 DESCRIPTION = (
@@ -78,13 +76,7 @@ def _add_parsers(subparsers: Any) -> None:
     epilog = cmd.config_epilog("vmstate-manage")
     for category, commands in sorted(CATEGORIES.items()):
         if None in commands:
-            func, arguments = commands[None]
-            parser = subparsers.add_parser(
-                category, help=cmd.summary(func.__doc__),
-                description=cmd.plain(func.__doc__), epilog=epilog,
-                formatter_class=argparse.RawDescriptionHelpFormatter)
-            arguments(parser)
-            parser.set_defaults(func=func)
+            _add_command(subparsers, category, *commands[None], epilog)
             continue
         first = next(iter(commands.values()))[0]
         text = _category_help(category, first)
@@ -94,12 +86,18 @@ def _add_parsers(subparsers: Any) -> None:
             dest="action", title="commands", metavar="COMMAND")
         actions.required = True
         for name, (func, arguments) in sorted(commands.items()):
-            parser = actions.add_parser(
-                name, help=cmd.summary(func.__doc__),
-                description=cmd.plain(func.__doc__), epilog=epilog,
-                formatter_class=argparse.RawDescriptionHelpFormatter)
-            arguments(parser)
-            parser.set_defaults(func=func)
+            _add_command(actions, name, func, arguments, epilog)
+
+
+def _add_command(subparsers: Any, name: str, func: Command,
+                 arguments: Callable[[Any], None], epilog: str) -> None:
+    """The parser of one command, its help from ``func``'s docstring."""
+    parser = subparsers.add_parser(
+        name, help=cmd.summary(func.__doc__),
+        description=cmd.plain(func.__doc__), epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    arguments(parser)
+    parser.set_defaults(func=func)
 
 
 def load_commands() -> None:
@@ -116,37 +114,12 @@ def main(argv: list[str] | None = None) -> int:
     a command fails for a reason the operator can fix:
     :mod:`vmstate.cmd.failure`)."""
     load_commands()
-
     opt = cfg.SubCommandOpt("category", title="Command categories",
                             handler=_add_parsers,
                             help="run 'vmstate-manage CATEGORY --help'")
-    # CLI options can only be added before a parse; in a fresh process
-    # there was none, in one that parsed already (tests) start over.
-    CONF.clear()
-    CONF.register_cli_opt(opt)
-    try:
-        return failure.run("vmstate-manage", lambda: _run(
-            sys.argv[1:] if argv is None else argv))
-    finally:
-        # Leave CONF as found, so the command can run again in one process.
-        CONF.clear()
-        CONF.unregister_opt(opt)
-
-
-def _run(argv: list[str]) -> int:
-    CONF(argv, project="vmstate", description=DESCRIPTION,
-         epilog=cmd.config_epilog("vmstate-manage"))
-    failure.configured(CONF)
-    try:
-        return int(CONF.category.func(CONF.category) or 0)
-    except BrokenPipeError:
-        # The reader went away (matrix show | head): nothing to report.
-        # Point stdout at nothing so the interpreter's flush at exit
-        # does not fail again.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
-
+    return cmd.run_subcommand(
+        "vmstate-manage", opt, argv, DESCRIPTION,
+        lambda: int(CONF.category.func(CONF.category) or 0))
 
 if __name__ == "__main__":
     sys.exit(main())

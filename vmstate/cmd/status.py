@@ -19,7 +19,6 @@ read and answers Success, Warning or Failure with what to do; the command
 exits with the worst (:data:`EXIT_CODES`).
 """
 
-import os
 import sys
 from typing import Any
 
@@ -33,7 +32,6 @@ from sqlalchemy import exc as sa_exc
 from vmstate import cmd
 from vmstate import exception
 from vmstate import matrix
-from vmstate.cmd import failure
 from vmstate.conf import CONF
 from vmstate.db import engine as db_engine
 from vmstate.db import migration
@@ -229,35 +227,20 @@ def main(argv: list[str] | None = None) -> int:
         "command", title="Commands",
         handler=lambda subparsers: _add_parsers(subparsers, checks),
         help="run 'vmstate-status upgrade check'")
-    CONF.clear()
-    CONF.register_cli_opt(opt)
-    try:
-        # A configuration that cannot be read fails as every command's
-        # does (one line), with the upgrade check's failure status.
-        return failure.run("vmstate-status", lambda: _check(
-            sys.argv[1:] if argv is None else argv), code=2)
-    finally:
-        CONF.clear()
-        CONF.unregister_opt(opt)
+    # A configuration that cannot be read fails as every command's does
+    # (one line), with the upgrade check's failure status.
+    return cmd.run_subcommand("vmstate-status", opt, argv, DESCRIPTION,
+                              _upgrade_check, code=2)
 
 
-def _check(argv: list[str]) -> int:
-    CONF(argv, project="vmstate", description=DESCRIPTION,
-         epilog=cmd.config_epilog("vmstate-status"))
-    failure.configured(CONF)
+def _upgrade_check() -> int:
     # oslo.upgradecheck reads --json from its own module's CONF, as its
     # main() sets it.
     upgradecheck.CONF = CONF
     try:
         return int(upgradecheck.run(CONF))
-    except BrokenPipeError:
-        # The reader went away (| head): nothing more to say.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 0
     finally:
         upgradecheck.CONF = None
-
 
 if __name__ == "__main__":
     sys.exit(main())
