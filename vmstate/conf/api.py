@@ -10,6 +10,9 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+
 from oslo_config import cfg
 
 api_group = cfg.OptGroup("api", title="vmstate-api service")
@@ -89,5 +92,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(api_opts, group=api_group)
 
 
-def list_opts() -> dict[str | None, list[cfg.Opt]]:
+def list_opts() -> Mapping[str | cfg.OptGroup | None, Sequence[cfg.Opt]]:
     return {api_group: api_opts}

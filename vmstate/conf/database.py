@@ -10,6 +10,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from collections.abc import Mapping
+from collections.abc import Sequence
 import copy
 
 from oslo_config import cfg
@@ -23,7 +25,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     db_options.set_defaults(conf, connection=DEFAULT_CONNECTION)
 
 
-def list_opts() -> dict[str | None, list[cfg.Opt]]:
+def list_opts() -> Mapping[str | cfg.OptGroup | None, Sequence[cfg.Opt]]:
     # Copies, so the sample shows vmstate's default without changing
     # oslo.db's option objects for other projects in the same process.
     opts = copy.deepcopy(db_options.database_opts)

@@ -11,6 +11,9 @@
 #    under the License.
 
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+
 from oslo_config import cfg
 
 events_group = cfg.OptGroup(
@@ -77,5 +80,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(events_opts, group=events_group)
 
 
-def list_opts() -> dict[str | None, list[cfg.Opt]]:
+def list_opts() -> Mapping[str | cfg.OptGroup | None, Sequence[cfg.Opt]]:
     return {events_group: events_opts}

@@ -10,6 +10,9 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+
 from oslo_config import cfg
 
 fake_compute_group = cfg.OptGroup(
@@ -34,5 +37,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(fake_compute_opts, group=fake_compute_group)
 
 
-def list_opts() -> dict[str | None, list[cfg.Opt]]:
+def list_opts() -> Mapping[str | cfg.OptGroup | None, Sequence[cfg.Opt]]:
     return {fake_compute_group: fake_compute_opts}

@@ -10,6 +10,9 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+
 from oslo_config import cfg
 
 guard_group = cfg.OptGroup(
@@ -65,5 +68,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(nova_db_opts, group=nova_db_group)
 
 
-def list_opts() -> dict[str | None, list[cfg.Opt]]:
+def list_opts() -> Mapping[str | cfg.OptGroup | None, Sequence[cfg.Opt]]:
     return {guard_group: guard_opts, nova_db_group: nova_db_opts}

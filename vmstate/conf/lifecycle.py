@@ -13,6 +13,8 @@
 """``[lifecycle]``: task timeouts, failure counts, the sweeper, queued
 actions and power-state drift."""
 
+from collections.abc import Mapping
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from oslo_config import cfg
@@ -182,5 +184,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(lifecycle_opts, group=lifecycle_group)
 
 
-def list_opts() -> dict[str | None, list[cfg.Opt]]:
+def list_opts() -> Mapping[str | cfg.OptGroup | None, Sequence[cfg.Opt]]:
     return {lifecycle_group: lifecycle_opts}

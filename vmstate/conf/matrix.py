@@ -10,6 +10,9 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from collections.abc import Mapping
+from collections.abc import Sequence
+
 from oslo_config import cfg
 
 matrix_group = cfg.OptGroup(
@@ -31,5 +34,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(matrix_opts, group=matrix_group)
 
 
-def list_opts() -> dict[str | None, list[cfg.Opt]]:
+def list_opts() -> Mapping[str | cfg.OptGroup | None, Sequence[cfg.Opt]]:
     return {matrix_group: matrix_opts}

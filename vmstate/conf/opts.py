@@ -12,6 +12,8 @@
 
 """The option list for oslo-config-generator (namespace ``vmstate``)."""
 
+from collections.abc import Sequence
+
 from oslo_config import cfg
 
 from vmstate.conf import api
@@ -27,9 +29,9 @@ _MODULES = (paths, database, events, matrix, api, guard, fake_compute,
             lifecycle)
 
 
-def list_opts() -> list[tuple[str | cfg.OptGroup | None, list[cfg.Opt]]]:
+def list_opts() -> list[tuple[str | cfg.OptGroup | None, Sequence[cfg.Opt]]]:
     """Every vmstate option, grouped, for the sample config."""
-    result: list[tuple[str | cfg.OptGroup | None, list[cfg.Opt]]] = []
+    result: list[tuple[str | cfg.OptGroup | None, Sequence[cfg.Opt]]] = []
     for module in _MODULES:
         result.extend(module.list_opts().items())
     return result

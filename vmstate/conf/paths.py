@@ -10,6 +10,8 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
+from collections.abc import Mapping
+from collections.abc import Sequence
 import os
 
 from oslo_config import cfg
@@ -29,5 +31,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(path_opts)
 
 
-def list_opts() -> dict[str | None, list[cfg.Opt]]:
+def list_opts() -> Mapping[str | cfg.OptGroup | None, Sequence[cfg.Opt]]:
     return {None: path_opts}

@@ -106,6 +106,7 @@ class Matrix:
     _by_cell: Mapping[Cell, frozenset[str]]
     _cells: Mapping[str, frozenset[Cell]]
     _vm_ok: Mapping[str, frozenset[str]]
+    _needs_launched: frozenset[str]
     _known_vm: frozenset[str]
     _known_task: frozenset[str]
 
