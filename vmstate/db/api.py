@@ -40,6 +40,9 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 import functools
 from typing import Any
+from typing import ParamSpec
+from typing import Protocol
+from typing import TypeVar
 
 from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
@@ -51,6 +54,7 @@ import sqlalchemy as sa
 
 from vmstate import exception
 from vmstate import states
+from vmstate.context import RequestContext
 from vmstate.db import cas
 from vmstate.db import conditions
 from vmstate.db import engine
@@ -90,7 +94,16 @@ def _is_locked(exc: Exception) -> bool:
     return "database is locked" in str(exc)
 
 
-_retry = oslo_db_api.wrap_db_retry(
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class _Decorator(Protocol):
+    def __call__(self, f: Callable[_P, _R], /) -> Callable[_P, _R]: ...
+
+
+# oslo.db's retry decorator (untyped) keeps the signature it wraps.
+_retry: _Decorator = oslo_db_api.wrap_db_retry(
     max_retries=5, retry_interval=0.05, inc_retry_interval=True,
     max_retry_interval=1, retry_on_deadlock=True, retry_on_disconnect=True,
     exception_checker=_is_locked)
@@ -99,7 +112,8 @@ _retry = oslo_db_api.wrap_db_retry(
 # -- reading -----------------------------------------------------------------
 
 @_retry
-def instance_get(context: Any, uuid: str, with_launched: bool = False
+def instance_get(context: RequestContext, uuid: str,
+                 with_launched: bool = False
                  ) -> dict[str, Any]:
     """The instance ``uuid``; ``with_launched``: also ``launched``,
     whether it ever launched (read in the same statement).
@@ -118,7 +132,8 @@ def instance_get(context: Any, uuid: str, with_launched: bool = False
 
 
 @_retry
-def instance_list(context: Any, filters: Mapping[str, Any] | None = None,
+def instance_list(context: RequestContext,
+                  filters: Mapping[str, Any] | None = None,
                   limit: int | None = None, marker: str | None = None,
                   sort_key: str = "created_at", sort_dir: str = "asc"
                   ) -> list[dict[str, Any]]:
@@ -145,7 +160,7 @@ def instance_list(context: Any, filters: Mapping[str, Any] | None = None,
     return [cas.instance_dict(row._mapping) for row in rows]
 
 
-def page_statement(context: Any, filters: Mapping[str, Any] | None,
+def page_statement(context: RequestContext, filters: Mapping[str, Any] | None,
                    limit: int | None, marker: str | None,
                    sort_key: str = "created_at", sort_dir: str = "asc"
                    ) -> Any:
@@ -198,14 +213,15 @@ def page_statement(context: Any, filters: Mapping[str, Any] | None,
     return stmt
 
 
-def check_marker(conn: sa.Connection, context: Any, marker: str) -> None:
+def check_marker(conn: sa.Connection, context: RequestContext,
+                 marker: str) -> None:
     """Raise ``Invalid`` when ``marker`` is not an instance ``context``
     sees (asked only after a page came back empty)."""
     if not visible(conn, context, marker):
         raise exception.Invalid("marker not found: %s" % marker)
 
 
-def visible(conn: sa.Connection, context: Any, uuid: str) -> bool:
+def visible(conn: sa.Connection, context: RequestContext, uuid: str) -> bool:
     """Whether instance ``uuid`` exists and ``context`` may see it (its
     own project's, or any for an admin): one indexed read."""
     return conn.execute(sa.select(_c.id).where(
@@ -213,7 +229,8 @@ def visible(conn: sa.Connection, context: Any, uuid: str) -> bool:
 
 
 @_retry
-def instance_events(context: Any, uuid: str, since: int | None = None,
+def instance_events(context: RequestContext, uuid: str,
+                    since: int | None = None,
                     limit: int | None = None) -> list[dict[str, Any]]:
     """The history of ``uuid``, oldest first.
 
@@ -251,7 +268,7 @@ def instance_events(context: Any, uuid: str, since: int | None = None,
 
 
 @_retry
-def origin_vm_state(context: Any, uuid: str, actions: Sequence[str]
+def origin_vm_state(context: RequestContext, uuid: str, actions: Sequence[str]
                     ) -> str | None:
     """The vm_state ``uuid`` had when the last of ``actions`` began, from
     its history (``None``: none of them ever ran).
@@ -277,7 +294,7 @@ def origin_vm_state(context: Any, uuid: str, actions: Sequence[str]
 
 # -- creating ----------------------------------------------------------------
 
-def instance_create(context: Any, values: Mapping[str, Any]
+def instance_create(context: RequestContext, values: Mapping[str, Any]
                     ) -> dict[str, Any]:
     """Create an instance and its first history row (version 1, "create").
 
@@ -324,7 +341,7 @@ def instance_create(context: Any, values: Mapping[str, Any]
                                  uuid=uuid)
 
 
-def _create(context: Any, row: dict[str, Any], change: cas.Change
+def _create(context: RequestContext, row: dict[str, Any], change: cas.Change
             ) -> dict[str, Any]:
     def insert(conn: sa.Connection) -> dict[str, Any]:
         conn.execute(sa.insert(models.instances).values(row))
@@ -361,7 +378,7 @@ def _check_state(vm_state: Any, task_state: Any, power_state: Any) -> None:
 
 # -- compare-and-swap --------------------------------------------------------
 
-def transition(context: Any, uuid: str, values: Mapping[str, Any],
+def transition(context: RequestContext, uuid: str, values: Mapping[str, Any],
                expected: Mapping[str, Any] | None = None,
                action: str = "update", reason: str | None = None
                ) -> dict[str, Any]:
@@ -413,7 +430,8 @@ def transition(context: Any, uuid: str, values: Mapping[str, Any],
     return _apply(context, change)
 
 
-def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
+def begin(context: RequestContext, uuid: str, action: str,
+          allowed: AllowedCells,
           begins: str | None, reason: str | None = None,
           expected: Mapping[str, Any] | None = None,
           claim: cas.Claim | None = None,
@@ -463,7 +481,8 @@ def begin(context: Any, uuid: str, action: str, allowed: AllowedCells,
     return _apply(context, change)
 
 
-def checkpoint(context: Any, uuid: str, task_id: str, task_state: str,
+def checkpoint(context: RequestContext, uuid: str, task_id: str,
+               task_state: str,
                next_task_state: str | None = None,
                action: str | None = None) -> dict[str, Any]:
     """Prove that task ``task_id`` still owns the instance; maybe advance.
@@ -501,9 +520,9 @@ def checkpoint(context: Any, uuid: str, task_id: str, task_state: str,
     return _apply(context, change)
 
 
-def release(context: Any, uuid: str, task_id: str, task_state: str,
-            begun_version: int, action: str, reason: str | None = None
-            ) -> dict[str, Any]:
+def release(context: RequestContext, uuid: str, task_id: str,
+            task_state: str | None, begun_version: int, action: str,
+            reason: str | None = None) -> dict[str, Any]:
     """Give back task ``task_id`` (a reservation) to the state its begin
     found, the preempted task included.
 
@@ -551,7 +570,7 @@ def release(context: Any, uuid: str, task_id: str, task_state: str,
                     before["task"])
 
 
-def _restore(context: Any, uuid: str, values: dict[str, Any],
+def _restore(context: RequestContext, uuid: str, values: dict[str, Any],
              expected: dict[str, Any], action: str, reason: str | None,
              task: dict[str, Any]) -> dict[str, Any]:
     expected_shape, params = conditions.expected_shape(expected)
@@ -569,7 +588,8 @@ def _restore(context: Any, uuid: str, values: dict[str, Any],
 
 
 @_retry
-def _begun_from(context: Any, uuid: str, version: int) -> dict[str, Any]:
+def _begun_from(context: RequestContext, uuid: str,
+                version: int) -> dict[str, Any]:
     """What the change to ``version`` found: ``vm_state``, ``task_state``
     and ``task`` (the running task's ``task_id``, ``task_action``,
     ``task_started_at``, from its first history row; ``None`` when no task
@@ -607,14 +627,14 @@ def _begun_from(context: Any, uuid: str, version: int) -> dict[str, Any]:
         return result
 
 
-def _apply(context: Any, change: cas.Change) -> dict[str, Any]:
+def _apply(context: RequestContext, change: cas.Change) -> dict[str, Any]:
     return _exactly_once(context, change,
                          functools.partial(cas.apply, context=context,
                                            change=change))
 
 
 @_retry
-def _exactly_once(context: Any, change: cas.Change,
+def _exactly_once(context: RequestContext, change: cas.Change,
                   write: Callable[[sa.Connection], dict[str, Any]]
                   ) -> dict[str, Any]:
     """Run ``write`` in a writer transaction, once however often it is

@@ -45,6 +45,7 @@ import sqlalchemy as sa
 
 from vmstate import exception
 from vmstate import states
+from vmstate.context import RequestContext
 from vmstate.db import conditions
 from vmstate.db import models
 
@@ -191,7 +192,7 @@ _SELECT_EVENT = sa.select(events).where(
     events.c.transition_id == sa.bindparam("p_transition_id"))
 
 
-def scope(context: Any) -> list[Any]:
+def scope(context: RequestContext) -> list[Any]:
     """Terms restricting a non-admin context to its own project's rows."""
     if getattr(context, "is_admin", False):
         return []
@@ -218,7 +219,7 @@ class Changed(dict):  # type: ignore[type-arg]
         return copied
 
 
-def instance_dict(m: Mapping[str, Any]) -> dict[str, Any]:
+def instance_dict(m: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
     """A plain dict of an instance row (``fault`` decoded from JSON)."""
     data = {name: m[name] for name in INSTANCE_COLUMNS}
     if data["fault"] is not None:
@@ -226,7 +227,7 @@ def instance_dict(m: Mapping[str, Any]) -> dict[str, Any]:
     return data
 
 
-def event_dict(m: Mapping[str, Any]) -> dict[str, Any]:
+def event_dict(m: Mapping[str, Any] | sa.RowMapping) -> dict[str, Any]:
     """A plain dict of a history row, ``from``/``to`` as full snapshots."""
     return {
         "version": m["version"],
@@ -246,18 +247,18 @@ def event_dict(m: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _scoped(context: Any) -> bool:
+def _scoped(context: RequestContext) -> bool:
     return not getattr(context, "is_admin", False)
 
 
-def read_instance(conn: sa.Connection, context: Any, uuid: str,
+def read_instance(conn: sa.Connection, context: RequestContext, uuid: str,
                   launched: bool = False) -> Any:
     """The instance's row as ``context`` may see it, or ``None``; with
     ``launched``, its column ``launched`` too (whether it ever launched,
     from its history: :func:`vmstate.db.conditions.launched_condition`),
     in the same statement."""
     scoped = _scoped(context)
-    params = {"p_uuid": uuid}
+    params: dict[str, str | None] = {"p_uuid": uuid}
     if scoped:
         params["p_scope"] = context.project_id
     stmt = _select(scoped, False,
@@ -265,7 +266,7 @@ def read_instance(conn: sa.Connection, context: Any, uuid: str,
     return conn.execute(stmt, params).first()
 
 
-def apply(conn: sa.Connection, context: Any, change: Change
+def apply(conn: sa.Connection, context: RequestContext, change: Change
           ) -> dict[str, Any]:
     """Apply ``change`` in the caller's transaction; return the instance.
 
@@ -292,6 +293,7 @@ def apply(conn: sa.Connection, context: Any, change: Change
         # Under the row lock the UPDATE took: nobody changed it since.
         row = conn.execute(_select(False, True, _RETURNING),
                            {"p_uuid": change.uuid}).first()
+        assert row is not None  # the row the UPDATE matched
     if change.claim is not None:
         change.claim(conn)
     result = Changed(instance_dict(row._mapping))
@@ -307,7 +309,7 @@ def apply(conn: sa.Connection, context: Any, change: Change
     return result
 
 
-def record(conn: sa.Connection, context: Any, change: Change,
+def record(conn: sa.Connection, context: RequestContext, change: Change,
            row: Any) -> dict[str, Any]:
     """Insert the history row of a transition whose UPDATE returned ``row``.
     """
@@ -335,7 +337,7 @@ def record(conn: sa.Connection, context: Any, change: Change,
     return event_dict(values)
 
 
-def committed(conn: sa.Connection, context: Any, change: Change
+def committed(conn: sa.Connection, context: RequestContext, change: Change
               ) -> dict[str, Any] | None:
     """The result of an earlier attempt of ``change`` if it committed.
 
@@ -356,7 +358,8 @@ def committed(conn: sa.Connection, context: Any, change: Change
     return result
 
 
-def _miss(conn: sa.Connection, context: Any, change: Change) -> Exception:
+def _miss(conn: sa.Connection, context: RequestContext,
+          change: Change) -> Exception:
     """The exception explaining why ``change`` matched no row."""
     wanted = {k for k in set(_ACTUAL) | set(change.expected)
               if k in instances.c}

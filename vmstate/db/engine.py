@@ -31,8 +31,10 @@ used. vmstate adds to what oslo.db does:
   (:mod:`vmstate.db.galera`).
 """
 
+from collections.abc import Callable
 from collections.abc import Iterator
 import contextlib
+from contextlib import AbstractContextManager
 import os
 import sqlite3
 import threading
@@ -42,8 +44,10 @@ from typing import Any
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 import sqlalchemy as sa
+from sqlalchemy import orm
 from sqlalchemy.engine import make_url
 
+from vmstate.context import RequestContext
 from vmstate.db import galera
 
 # How long a SQLite connection waits for another writer before giving up.
@@ -66,7 +70,8 @@ PING_AFTER_IDLE = 1.0
 main = enginefacade.transaction_context()
 
 
-def _sqlite_on_connect(dbapi_connection, connection_record):
+def _sqlite_on_connect(dbapi_connection: Any,
+                       connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA busy_timeout = %d" % SQLITE_BUSY_TIMEOUT_MS)
@@ -75,7 +80,7 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
         cursor.close()
 
 
-def _write_ahead_log(cursor) -> None:
+def _write_ahead_log(cursor: Any) -> None:
     """Switch the database to write-ahead logging, once for all.
 
     Readers then do not block the writer nor the writer readers. The mode
@@ -121,11 +126,11 @@ def _repool(engine: sa.engine.Engine, pool_class: type[sa.pool.Pool],
     """
     old = engine.pool
     engine.pool = pool_class(
-        old._creator,  # type: ignore[attr-defined]
-        recycle=old._recycle,  # type: ignore[attr-defined]
+        old._creator,
+        recycle=old._recycle,
         echo=old.echo,
-        logging_name=old._orig_logging_name,  # type: ignore[attr-defined]
-        reset_on_return=old._reset_on_return,  # type: ignore[attr-defined]
+        logging_name=old._orig_logging_name,
+        reset_on_return=old._reset_on_return,
         pre_ping=False,
         _dispatch=old.dispatch,
         dialect=old._dialect,
@@ -135,18 +140,21 @@ def _repool(engine: sa.engine.Engine, pool_class: type[sa.pool.Pool],
 
 def _is_sqlite_file(engine: sa.engine.Engine) -> bool:
     database = engine.url.database
-    return bool(database) and database != ":memory:" and not (
+    if not database:
+        return False
+    return database != ":memory:" and not (
         database.startswith("file:") and "mode=memory" in database)
 
 
-def _on_checkin(dbapi_connection, connection_record) -> None:
+def _on_checkin(dbapi_connection: Any, connection_record: Any) -> None:
     connection_record.info["vmstate_idle_since"] = time.monotonic()
 
 
-def _ping_if_idle(engine: sa.engine.Engine):
+def _ping_if_idle(engine: sa.engine.Engine) -> Callable[..., None]:
     dialect = engine.dialect
 
-    def ping(dbapi_connection, connection_record, connection_proxy) -> None:
+    def ping(dbapi_connection: Any, connection_record: Any,
+             connection_proxy: Any) -> None:
         idle_since = connection_record.info.get("vmstate_idle_since")
         if (idle_since is None
                 or time.monotonic() - idle_since < PING_AFTER_IDLE):
@@ -180,7 +188,7 @@ def _on_engine_create(engine: sa.engine.Engine) -> None:
         # transaction. Ping only a connection that has sat idle.
         _repool(engine, type(engine.pool),
                 pool_size=engine.pool.size(),
-                max_overflow=engine.pool._max_overflow,  # type: ignore
+                max_overflow=engine.pool._max_overflow,
                 timeout=engine.pool.timeout())
         sa.event.listen(engine, "checkin", _on_checkin)
         sa.event.listen(engine, "checkout", _ping_if_idle(engine))
@@ -288,7 +296,8 @@ def _in_turn(transaction: Any) -> Iterator[Any]:
             _sqlite_writers.release()
 
 
-def writer(context):
+def writer(context: RequestContext) -> AbstractContextManager[
+        sa.engine.Connection]:
     """A read-write transaction (a Core connection) for ``context``.
 
     Commits when the block ends, rolls back when it raises.
@@ -297,13 +306,15 @@ def writer(context):
     return _connected(_in_turn(main.writer.connection.using(context)))
 
 
-def reader(context):
+def reader(context: RequestContext) -> AbstractContextManager[
+        sa.engine.Connection]:
     """A read-only transaction (a Core connection) for ``context``."""
     _prepare()
     return _connected(main.reader.connection.using(context))
 
 
-def reader_session(context):
+def reader_session(context: RequestContext) -> AbstractContextManager[
+        orm.Session]:
     """A read-only ORM session, for oslo.db's ORM helpers (pagination)."""
     _prepare()
     return _connected(main.reader.using(context))
@@ -312,4 +323,5 @@ def reader_session(context):
 def get_engine() -> sa.engine.Engine:
     """The writer engine, as configured (starts the facade)."""
     _prepare()
-    return main.writer.get_engine()
+    engine: sa.engine.Engine = main.writer.get_engine()
+    return engine

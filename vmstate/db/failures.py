@@ -30,6 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from vmstate import states
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import engine
 from vmstate.db import models
@@ -71,7 +72,9 @@ def current(conn: sa.Connection, uuid: str, task_state: str
     succeeded = conn.execute(_SUCCEEDED_SINCE, {
         "uuid": uuid, "task_state": task_state,
         "version": row.last_version}).first()
-    return (0 if succeeded is not None else row.count), row.id
+    # By key: a Row's attribute "count" is also the tuple method's name.
+    count: int = row._mapping["count"]
+    return (0 if succeeded is not None else count), row.id
 
 
 def record(conn: sa.Connection, uuid: str, task_state: str, count: int,
@@ -102,7 +105,7 @@ def delete(conn: sa.Connection, uuid: str) -> None:
 
 
 @db_api._retry
-def clear(context: Any, uuid: str, task_state: str | None = None,
+def clear(context: RequestContext, uuid: str, task_state: str | None = None,
           before: datetime.datetime | None = None) -> int:
     """Forget the counters of ``uuid`` (of one ``task_state``): a success.
 
@@ -122,7 +125,8 @@ def clear(context: Any, uuid: str, task_state: str | None = None,
 
 
 @db_api._retry
-def for_instance(context: Any, uuid: str) -> dict[str, dict[str, Any]]:
+def for_instance(context: RequestContext,
+                 uuid: str) -> dict[str, dict[str, Any]]:
     """The counters of ``uuid``: ``{task_state: {"count", "last_action",
     "updated_at"}}``, as stored (a count whose step has succeeded since
     is still shown until its deletion)."""

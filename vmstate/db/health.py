@@ -21,10 +21,10 @@ refuses it too; and it changes nothing, so a probe every second costs no
 disk write and no history.
 """
 
-from typing import Any
 
 import sqlalchemy as sa
 
+from vmstate.context import RequestContext
 from vmstate.db import engine
 from vmstate.db import models
 
@@ -37,7 +37,7 @@ class _Rollback(Exception):
     """Ends the probe's write transaction without a commit."""
 
 
-def check(context: Any) -> None:
+def check(context: RequestContext) -> None:
     """Read and (without changing anything) write the store.
 
     :raises StoreUnusable: with ``cannot read: ...`` or ``cannot write:

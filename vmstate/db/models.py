@@ -32,6 +32,8 @@ or heartbeat time (the timeout sweeper finds expired tasks without
 scanning every row).
 """
 
+from typing import cast
+
 import sqlalchemy as sa
 from sqlalchemy import orm
 from sqlalchemy.dialects import mysql
@@ -203,7 +205,9 @@ class QueuedAction(Base):
     created_at = orm.mapped_column(DateTime, nullable=False)
 
 
-instances = Instance.__table__
-instance_events = InstanceEvent.__table__
-instance_failures = InstanceFailure.__table__
-action_queue = QueuedAction.__table__
+# Core tables for the statements (declarative types them as any
+# FromClause; each is its class's Table).
+instances = cast(sa.Table, Instance.__table__)
+instance_events = cast(sa.Table, InstanceEvent.__table__)
+instance_failures = cast(sa.Table, InstanceFailure.__table__)
+action_queue = cast(sa.Table, QueuedAction.__table__)

@@ -75,7 +75,7 @@ PROBES = {
 
 
 def _statement(probe: str | None, in_project: bool) -> Any:
-    columns = list(_COLUMNS)
+    columns: list[sa.ColumnElement[Any]] = list(_COLUMNS)
     if probe is not None:
         columns.append(PROBES[probe])
     stmt = (sa.select(*columns)

@@ -27,6 +27,7 @@ from oslo_utils import timeutils
 import sqlalchemy as sa
 
 from vmstate import exception
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import cas
 from vmstate.db import engine
@@ -46,7 +47,8 @@ def _statement() -> tuple[cas.Assignments, list[Any]]:
                                             type_=_c.power_state.type)])
 
 
-def report(context: Any, uuid: str, power_state: int) -> dict[str, Any]:
+def report(context: RequestContext, uuid: str,
+           power_state: int) -> dict[str, Any]:
     """Record that ``power_state`` was observed on ``uuid``.
 
     :returns: the instance; its ``"event"`` is the history row when the
@@ -66,7 +68,7 @@ def report(context: Any, uuid: str, power_state: int) -> dict[str, Any]:
 
 
 @db_api._retry
-def _apply(context: Any, change: cas.Change) -> dict[str, Any]:
+def _apply(context: RequestContext, change: cas.Change) -> dict[str, Any]:
     change.attempts += 1
     with engine.writer(context) as conn:
         if change.attempts > 1:

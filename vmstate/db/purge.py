@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from vmstate import exception
 from vmstate import states
+from vmstate.context import RequestContext
 from vmstate.db import engine
 from vmstate.db import models
 
@@ -37,8 +38,9 @@ from vmstate.db import models
 DEFAULT_BATCH = 500
 
 
-def _dependents() -> list[sa.Table]:
-    """The tables whose rows refer to an instance, children first."""
+def _dependents() -> list[tuple[sa.Table, sa.Column[Any]]]:
+    """The tables whose rows refer to an instance, children first, each
+    with its column that names the instance."""
     found = []
     for table in reversed(models.Base.metadata.sorted_tables):
         for fk in table.foreign_keys:
@@ -53,7 +55,7 @@ def _purgeable(before: datetime.datetime) -> Any:
                    inst.c.state_changed_at < before)
 
 
-def purge_deleted(context: Any, before: datetime.datetime,
+def purge_deleted(context: RequestContext, before: datetime.datetime,
                   batch_size: int = DEFAULT_BATCH,
                   max_batches: int | None = None) -> int:
     """Remove instances deleted before ``before`` and all their rows.

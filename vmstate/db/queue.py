@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from vmstate import exception
 from vmstate import states
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import cas
 from vmstate.db import conditions
@@ -106,7 +107,7 @@ def _entries(conn: sa.Connection, uuid: str) -> list[dict[str, Any]]:
 
 
 @db_api._retry
-def push(context: Any, uuid: str, action: str, reason: str | None,
+def push(context: RequestContext, uuid: str, action: str, reason: str | None,
          plan: Planner) -> dict[str, Any]:
     """Queue ``action`` for ``uuid`` as ``plan`` decides, atomically.
 
@@ -139,15 +140,17 @@ def push(context: Any, uuid: str, action: str, reason: str | None,
                 "project_id": getattr(context, "project_id", None),
                 "created_at": timeutils.utcnow(),
             }
-            new_id = conn.execute(sa.insert(models.action_queue)
-                                  .values(values)).inserted_primary_key[0]
+            key = conn.execute(sa.insert(models.action_queue)
+                               .values(values)).inserted_primary_key
+            assert key is not None  # an INSERT's
+            new_id = key[0]
             entry = dict(values, id=new_id)
         return {"instance": instance, "queue": _entries(conn, uuid),
                 "entry": entry, "dropped": dropped}
 
 
 @db_api._retry
-def entries(context: Any, uuids: Sequence[str]
+def entries(context: RequestContext, uuids: Sequence[str]
             ) -> dict[str, list[dict[str, Any]]]:
     """The queues of ``uuids`` (each oldest first), in one query.
 
@@ -180,7 +183,7 @@ _WITH_QUEUE_SCOPED = _WITH_QUEUE.where(
 
 
 @db_api._retry
-def instance_with_queue(context: Any, uuid: str) -> dict[str, Any]:
+def instance_with_queue(context: RequestContext, uuid: str) -> dict[str, Any]:
     """The instance ``uuid`` with its ``queue`` (oldest first), read in
     one statement.
 
@@ -190,7 +193,7 @@ def instance_with_queue(context: Any, uuid: str) -> dict[str, Any]:
     :raises InstanceNotFound: when there is none, or it belongs to another
         project and ``context`` is not admin.
     """
-    params = {"uuid": uuid}
+    params: dict[str, str | None] = {"uuid": uuid}
     stmt = _WITH_QUEUE
     if cas.scope(context):
         stmt = _WITH_QUEUE_SCOPED
@@ -208,7 +211,7 @@ def instance_with_queue(context: Any, uuid: str) -> dict[str, Any]:
 
 
 @db_api._retry
-def instances_with_queues(context: Any,
+def instances_with_queues(context: RequestContext,
                           filters: Mapping[str, Any] | None = None,
                           limit: int | None = None,
                           marker: str | None = None
@@ -251,7 +254,7 @@ def instances_with_queues(context: Any,
 
 
 @db_api._retry
-def head(context: Any, uuid: str) -> dict[str, Any] | None:
+def head(context: RequestContext, uuid: str) -> dict[str, Any] | None:
     """The oldest queued action of ``uuid``, or ``None``."""
     with engine.reader(context) as conn:
         row = conn.execute(_QUEUE.limit(1), {"uuid": uuid}).first()
@@ -273,7 +276,7 @@ def claim(entry_id: int) -> cas.Claim:
 
 
 @db_api._retry
-def drop(context: Any, entry_id: int) -> bool:
+def drop(context: RequestContext, entry_id: int) -> bool:
     """Remove one entry (an action that can no longer start).
 
     :returns: whether this call removed it (``False``: someone else did).
@@ -285,7 +288,7 @@ def drop(context: Any, entry_id: int) -> bool:
 
 
 @db_api._retry
-def clear(context: Any, uuid: str) -> list[dict[str, Any]]:
+def clear(context: RequestContext, uuid: str) -> list[dict[str, Any]]:
     """Remove every queued action of ``uuid``; return what was removed.
 
     :raises InstanceNotFound: no such instance visible to ``context``.
@@ -303,7 +306,7 @@ def clear(context: Any, uuid: str) -> list[dict[str, Any]]:
 
 
 @db_api._retry
-def pending(context: Any, limit: int) -> list[str]:
+def pending(context: RequestContext, limit: int) -> list[str]:
     """Up to ``limit`` instances with queued actions and no task running,
     those waiting longest first."""
     found: list[str] = []

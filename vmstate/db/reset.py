@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from vmstate import exception
 from vmstate import states
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import cas
 from vmstate.db import engine
@@ -71,7 +72,7 @@ def _forget_failures(uuid: str) -> cas.Claim:
     return forget
 
 
-def reset_state(context: Any, uuid: str, vm_state: str, reason: str,
+def reset_state(context: RequestContext, uuid: str, vm_state: str, reason: str,
                 fault: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Set ``vm_state`` and clear the task, whatever the state (Nova's
     os-resetState), unless the instance is deleted.
@@ -104,7 +105,7 @@ _BEFORE_ERROR = (sa.select(_e.from_vm_state)
                  .limit(1))
 
 
-def clear_error(context: Any, uuid: str, reason: str,
+def clear_error(context: RequestContext, uuid: str, reason: str,
                 transient: Collection[str] = ()) -> dict[str, Any]:
     """Take an instance out of ``error``, back to the vm_state it had
     before, with no task and no fault (the RUG's CLEAR_ERROR).

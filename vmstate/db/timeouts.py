@@ -39,6 +39,7 @@ from oslo_utils import uuidutils
 import sqlalchemy as sa
 
 from vmstate import exception
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import cas
 from vmstate.db import engine
@@ -68,7 +69,7 @@ Decide = Callable[[int], tuple[Mapping[str, Any], str]]
 
 
 @db_api._retry
-def expired(context: Any, task_states: Sequence[str],
+def expired(context: RequestContext, task_states: Sequence[str],
             cutoff: datetime.datetime, limit: int
             ) -> list[dict[str, Any]]:
     """Up to ``limit`` tasks in ``task_states`` without progress since
@@ -104,7 +105,7 @@ def _statement(set_vm_state: bool) -> tuple[cas.Assignments, list[Any]]:
     return out, where
 
 
-def expire(context: Any, uuid: str, task_id: str, task_state: str,
+def expire(context: RequestContext, uuid: str, task_id: str, task_state: str,
            task_action: str | None, cutoff: datetime.datetime,
            decide: Decide, action: str = failures.TIMEOUT
            ) -> dict[str, Any]:
@@ -173,7 +174,7 @@ def _heartbeat_statement(with_task_state: bool
             where)
 
 
-def heartbeat(context: Any, uuid: str, task_id: str,
+def heartbeat(context: RequestContext, uuid: str, task_id: str,
               task_state: str | None = None) -> dict[str, Any]:
     """A sign of progress from a worker that is no :class:`Task` object
     (a REST client): the heartbeat of task ``task_id`` is now.
@@ -213,7 +214,8 @@ def heartbeat(context: Any, uuid: str, task_id: str,
 
 
 @db_api._retry
-def _apply_heartbeat(context: Any, change: cas.Change) -> dict[str, Any]:
+def _apply_heartbeat(context: RequestContext,
+                     change: cas.Change) -> dict[str, Any]:
     with engine.writer(context) as conn:
         return cas.apply(conn, context, change)
 

@@ -20,6 +20,7 @@ configured ``[database] connection`` instead.
 """
 
 from alembic import context
+import sqlalchemy as sa
 
 from vmstate.db import models
 
@@ -36,7 +37,7 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
-def _run(connection) -> None:
+def _run(connection: sa.Connection) -> None:
     context.configure(
         connection=connection, target_metadata=target_metadata,
         # SQLite alters tables by copying them; batch mode does that.

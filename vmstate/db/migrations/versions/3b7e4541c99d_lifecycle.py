@@ -21,6 +21,8 @@ Self-contained, like every migration: the schema as it is at this
 revision, without importing the models.
 """
 
+from typing import Any
+
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
@@ -34,8 +36,9 @@ DateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql",
                                       "mariadb")
 BigInt = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # Binary collation on MySQL: ids and states compare exactly.
-TABLE_ARGS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
-              "mysql_collate": "utf8mb4_bin"}
+TABLE_ARGS: dict[str, Any] = {
+    "mysql_engine": "InnoDB", "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin"}
 
 
 def upgrade() -> None:
