@@ -192,26 +192,30 @@ class ComputeAPI:
 
     # -- handlers ------------------------------------------------------------
 
-    def version(self, req: webob.Request, context: Any) -> webob.Response:
+    def version(self, req: webob.Request,
+                context: vm_context.RequestContext) -> webob.Response:
         return _json(200, {"version": _version(req.application_url + "/")})
 
-    def index(self, req: webob.Request, context: Any) -> webob.Response:
+    def index(self, req: webob.Request,
+              context: vm_context.RequestContext) -> webob.Response:
         return _json(200, {"servers": [
             {"id": row["uuid"], "name": self._meta(row)["name"],
              "links": self._links(req, row["uuid"])}
             for row in self._list(context, req.GET.get("name"))]})
 
-    def detail(self, req: webob.Request, context: Any) -> webob.Response:
+    def detail(self, req: webob.Request,
+               context: vm_context.RequestContext) -> webob.Response:
         return _json(200, {"servers": [
             self._view(req, row)
             for row in self._list(context, req.GET.get("name"))]})
 
-    def show(self, req: webob.Request, context: Any,
+    def show(self, req: webob.Request, context: vm_context.RequestContext,
              id: str) -> webob.Response:
         return _json(200, {"server": self._view(req, self._get(context,
                                                                id))})
 
-    def create(self, req: webob.Request, context: Any) -> webob.Response:
+    def create(self, req: webob.Request,
+               context: vm_context.RequestContext) -> webob.Response:
         server = _body(req).get("server")
         if not isinstance(server, dict):
             raise exception.Invalid("Invalid input for field/attribute "
@@ -248,13 +252,13 @@ class ComputeAPI:
         response.location = self._links(req, uuid)[0]["href"]
         return response
 
-    def delete(self, req: webob.Request, context: Any,
+    def delete(self, req: webob.Request, context: vm_context.RequestContext,
                id: str) -> webob.Response:
         self._get(context, id)
         self._carry_out(self._task(req, context, id, "delete"))
         return webob.Response(status=204)
 
-    def action(self, req: webob.Request, context: Any,
+    def action(self, req: webob.Request, context: vm_context.RequestContext,
                id: str) -> webob.Response:
         raw = req.body
         action = routes.server_action(raw)
@@ -273,7 +277,8 @@ class ComputeAPI:
             return webob.Response(status=204)
         return webob.Response(status=code)
 
-    def _other_action(self, context: Any, uuid: str, key: str,
+    def _other_action(self, context: vm_context.RequestContext, uuid: str,
+                      key: str,
                       value: Any) -> webob.Response:
         if key == "reboot":
             raise exception.Invalid("Invalid input for field/attribute "
@@ -294,18 +299,20 @@ class ComputeAPI:
             return webob.Response(status=202)
         raise exception.Invalid("There is no such action: %s" % key)
 
-    def flavors(self, req: webob.Request, context: Any) -> webob.Response:
+    def flavors(self, req: webob.Request,
+                context: vm_context.RequestContext) -> webob.Response:
         return _json(200, {"flavors": [
             catalog.flavor_view(f, self._flavor_links(req, f["id"]),
                                 detail=False) for f in catalog.FLAVORS]})
 
-    def flavors_detail(self, req: webob.Request, context: Any
+    def flavors_detail(self, req: webob.Request,
+                       context: vm_context.RequestContext
                        ) -> webob.Response:
         return _json(200, {"flavors": [
             catalog.flavor_view(f, self._flavor_links(req, f["id"]))
             for f in catalog.FLAVORS]})
 
-    def flavor(self, req: webob.Request, context: Any,
+    def flavor(self, req: webob.Request, context: vm_context.RequestContext,
                id: str) -> webob.Response:
         entry = catalog.flavor(id)
         if entry is None:
@@ -313,12 +320,13 @@ class ComputeAPI:
         return _json(200, {"flavor": catalog.flavor_view(
             entry, self._flavor_links(req, id))})
 
-    def images(self, req: webob.Request, context: Any) -> webob.Response:
+    def images(self, req: webob.Request,
+               context: vm_context.RequestContext) -> webob.Response:
         return _json(200, {"images": catalog.images(req.GET.get("name")),
                            "first": "/v2/images",
                            "schema": "/v2/schemas/images"})
 
-    def image(self, req: webob.Request, context: Any,
+    def image(self, req: webob.Request, context: vm_context.RequestContext,
               id: str) -> webob.Response:
         # Glance finds images by id only; the name is for the list.
         entry = catalog.image(id)
@@ -329,7 +337,8 @@ class ComputeAPI:
     # -- helpers -------------------------------------------------------------
 
     @staticmethod
-    def _task(req: webob.Request, context: Any, uuid: str,
+    def _task(req: webob.Request, context: vm_context.RequestContext,
+              uuid: str,
               action: str) -> lifecycle.Task | None:
         """The request's task: the guard's reservation, or a new begin.
 
@@ -360,7 +369,7 @@ class ComputeAPI:
         if task is not None:
             self.driver.run(task)
 
-    def _list(self, context: Any, name: str | None = None
+    def _list(self, context: vm_context.RequestContext, name: str | None = None
               ) -> list[dict[str, Any]]:
         rows = db_api.instance_list(context,
                                     filters={"vm_state": LIVE_VM_STATES})
@@ -381,7 +390,8 @@ class ComputeAPI:
                 {"rel": "bookmark",
                  "href": "%s/flavors/%s" % (req.host_url, id)}]
 
-    def _get(self, context: Any, uuid: str) -> dict[str, Any]:
+    def _get(self, context: vm_context.RequestContext,
+             uuid: str) -> dict[str, Any]:
         if not uuidutils.is_uuid_like(uuid):
             raise exception.InstanceNotFound(uuid)
         row = db_api.instance_get(context, uuid)

@@ -28,6 +28,7 @@ from oslo_log import log as logging
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate import states as s
+from vmstate.context import RequestContext
 
 LOG = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class FakeDriver:
         self._pool = futures.ThreadPoolExecutor(
             max_workers=workers, thread_name_prefix="fake-driver")
 
-    def build(self, context: Any, uuid: str) -> futures.Future[Any]:
+    def build(self, context: RequestContext, uuid: str) -> futures.Future[Any]:
         """Take over the build task of a new instance and run it."""
         return self.run(lifecycle.adopt(context, uuid))
 

@@ -51,6 +51,7 @@ from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.conf import CONF
 from vmstate.conf import lifecycle as lifecycle_conf
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import power as db_power
 from vmstate.lifecycle import tasks
@@ -100,7 +101,7 @@ def handled(instance: dict[str, Any]) -> bool:
             and fault.get("since") == _since(instance))
 
 
-def report(context: Any, uuid: str, power_state: int,
+def report(context: RequestContext, uuid: str, power_state: int,
            matrix: Matrix | None = None) -> Report:
     """Record an observed ``power_state``; react once to a drift.
 

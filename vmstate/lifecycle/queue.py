@@ -200,7 +200,7 @@ class _Idle(Exception):
     """The task ended while the request was deciding: start it now."""
 
 
-def request(context: Any, uuid: str, action: str,
+def request(context: vm_context.RequestContext, uuid: str, action: str,
             matrix: Matrix | None = None, reason: str | None = None,
             queue: bool | None = None) -> Requested:
     """Start ``action`` now, or queue it when the instance is busy.
@@ -325,7 +325,8 @@ def drain(uuid: str, matrix: Matrix | None = None) -> list[tasks.Task]:
     return started
 
 
-def cancel(context: Any, uuid: str) -> list[dict[str, Any]]:
+def cancel(context: vm_context.RequestContext,
+           uuid: str) -> list[dict[str, Any]]:
     """Drop every queued action of ``uuid``; return them.
 
     :raises InstanceNotFound: no such instance visible to ``context``.

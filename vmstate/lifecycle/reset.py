@@ -31,6 +31,7 @@ from oslo_utils import timeutils
 from vmstate import exception
 from vmstate import matrix as matrix_mod
 from vmstate import states
+from vmstate.context import RequestContext
 from vmstate.db import reset as db_reset
 from vmstate.matrix import Matrix
 
@@ -41,7 +42,7 @@ RESET_VM_STATES = (states.ACTIVE, states.ERROR)
 RESET_FAULT = "ResetState"
 
 
-def reset_state(context: Any, uuid: str, vm_state: str, reason: str,
+def reset_state(context: RequestContext, uuid: str, vm_state: str, reason: str,
                 matrix: Matrix | None = None) -> dict[str, Any]:
     """Set ``vm_state`` and clear the task.
 
@@ -69,7 +70,7 @@ def reset_state(context: Any, uuid: str, vm_state: str, reason: str,
     return db_reset.reset_state(context, uuid, vm_state, reason, fault)
 
 
-def clear_error(context: Any, uuid: str, reason: str,
+def clear_error(context: RequestContext, uuid: str, reason: str,
                 matrix: Matrix | None = None) -> dict[str, Any]:
     """Return an instance in error to its vm_state before the error.
 

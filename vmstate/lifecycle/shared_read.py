@@ -38,10 +38,11 @@ import threading
 import time
 from typing import Any
 
+from vmstate.context import RequestContext
 from vmstate.db import queue as db_queue
 
 
-def _scope_key(context: Any, uuid: str) -> tuple[Any, ...]:
+def _scope_key(context: RequestContext, uuid: str) -> tuple[Any, ...]:
     if getattr(context, "is_admin", False):
         return (uuid, None)
     return (uuid, getattr(context, "project_id", None))
@@ -94,7 +95,7 @@ class SharedReads:
         self.reads = 0
         self.served = 0
 
-    def register(self, context: Any, uuid: str) -> None:
+    def register(self, context: RequestContext, uuid: str) -> None:
         """A wait on ``uuid`` begins: keep what is read for it."""
         key = _scope_key(context, uuid)
         with self._lock:
@@ -103,7 +104,7 @@ class SharedReads:
                 slot = self._slots[key] = _Slot()
             slot.waits += 1
 
-    def unregister(self, context: Any, uuid: str) -> None:
+    def unregister(self, context: RequestContext, uuid: str) -> None:
         """A wait on ``uuid`` ended; the last one forgets the reads."""
         key = _scope_key(context, uuid)
         with self._lock:
@@ -114,7 +115,8 @@ class SharedReads:
             if slot.waits <= 0:
                 del self._slots[key]
 
-    def get(self, context: Any, uuid: str, version: int | None = None,
+    def get(self, context: RequestContext, uuid: str,
+            version: int | None = None,
             after: float | None = None) -> dict[str, Any]:
         """The instance with its ``queue``, at ``version`` or newer, or as
         read no earlier than ``after`` (a :func:`time.monotonic` value).

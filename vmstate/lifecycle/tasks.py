@@ -39,6 +39,7 @@ from oslo_utils import timeutils
 from vmstate import exception
 from vmstate import matrix as matrix_mod
 from vmstate import states
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import cas
 from vmstate.db.conditions import AllowedCells
@@ -71,7 +72,8 @@ def allowed_cells(matrix: Matrix, action: str) -> AllowedCells:
                            matrix.task_states)
 
 
-def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
+def begin(context: RequestContext, uuid: str, action: str,
+          matrix: Matrix | None = None,
           reason: str | None = None,
           expected: Mapping[str, Any] | None = None,
           claim: Any = None) -> "Task":
@@ -128,7 +130,8 @@ def begin(context: Any, uuid: str, action: str, matrix: Matrix | None = None,
             raise refusal from None
 
 
-def _begin(context: Any, uuid: str, definition: ActionDef, matrix: Matrix,
+def _begin(context: RequestContext, uuid: str, definition: ActionDef,
+           matrix: Matrix,
            reason: str | None, expected: Mapping[str, Any] | None,
            claim: Any, launched: bool | None) -> "Task":
     action = definition.name
@@ -159,7 +162,7 @@ def _begin(context: Any, uuid: str, definition: ActionDef, matrix: Matrix,
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _launched(context: Any, uuid: str) -> bool:
+def _launched(context: RequestContext, uuid: str) -> bool:
     """Whether the instance ever launched (read only to explain a
     refused begin)."""
     try:
@@ -183,7 +186,7 @@ def _as_expected(expected: Mapping[str, Any],
     return True
 
 
-def adopt(context: Any, uuid: str, task_id: str | None = None,
+def adopt(context: RequestContext, uuid: str, task_id: str | None = None,
           matrix: Matrix | None = None) -> "Task":
     """A handle on the task running on ``uuid`` (started elsewhere).
 
@@ -233,7 +236,7 @@ class Task:
     overwritten. The exception always propagates.
     """
 
-    def __init__(self, context: Any, instance: Mapping[str, Any],
+    def __init__(self, context: RequestContext, instance: Mapping[str, Any],
                  definition: ActionDef, owns_task: bool) -> None:
         self.context = context
         self.instance: dict[str, Any] = cas.Changed.of(instance)

@@ -188,7 +188,8 @@ def retry_refusal(matrix: Matrix, action: str | None,
     return None
 
 
-def fire(context: Any, expired: Mapping[str, Any], timeout: Timeout,
+def fire(context: vm_context.RequestContext, expired: Mapping[str, Any],
+         timeout: Timeout,
          now: datetime.datetime | None = None,
          matrix: Matrix | None = None) -> Fired:
     """Fire the timeout of the task in ``expired`` (a row of
@@ -256,7 +257,8 @@ def fire(context: Any, expired: Mapping[str, Any], timeout: Timeout,
     return fired
 
 
-def _retry(context: Any, instance: Mapping[str, Any], action: str,
+def _retry(context: vm_context.RequestContext, instance: Mapping[str, Any],
+           action: str,
            matrix: Matrix, chosen: Mapping[str, Any]) -> tasks.Task | None:
     """Begin ``action`` again, unless someone changed the instance first.
     """

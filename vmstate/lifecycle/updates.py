@@ -36,6 +36,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from vmstate import exception
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 
 #: The history action of a worker's report.
@@ -78,7 +79,7 @@ def check_fenced(values: Mapping[str, Any],
             "a task_state alone does not tell one task from another")
 
 
-def update(context: Any, uuid: str, values: Mapping[str, Any],
+def update(context: RequestContext, uuid: str, values: Mapping[str, Any],
            expected: Mapping[str, Any] | None,
            reason: str | None = None) -> dict[str, Any]:
     """Apply a worker's report, fenced (see the module docstring).

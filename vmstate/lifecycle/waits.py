@@ -64,6 +64,7 @@ from vmstate import events
 from vmstate import exception
 from vmstate import matrix as matrix_mod
 from vmstate.conf import CONF
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.lifecycle import reachability
 from vmstate.lifecycle import shared_read
@@ -144,7 +145,7 @@ class WaitResult:
     reason: str | None = None
 
 
-def wait_for(context: Any, uuid: str, states: str | Iterable[str],
+def wait_for(context: RequestContext, uuid: str, states: str | Iterable[str],
              timeout: float,
              on_progress: Callable[[Progress], None] | None = None,
              cancel: threading.Event | None = None,
@@ -297,7 +298,8 @@ class _Inbox:
 class _Tracker:
     """The wait's knowledge: versions observed, states seen, targets met."""
 
-    def __init__(self, context: Any, uuid: str, targets: tuple[str, ...],
+    def __init__(self, context: RequestContext, uuid: str,
+                 targets: tuple[str, ...],
                  matrix: Matrix,
                  on_progress: Callable[[Progress], None] | None) -> None:
         self.context = context
