@@ -43,6 +43,7 @@ order, so a slow or absent broker never holds up a state change. When
 that queue is full, further notifications are dropped and logged.
 """
 
+from collections.abc import Mapping
 import datetime
 import os
 import queue
@@ -101,7 +102,7 @@ def transition_payload(instance: dict[str, Any]) -> dict[str, Any]:
     }).to_primitive()
 
 
-def dropped_payload(entry: dict[str, Any], why: str) -> dict[str, Any]:
+def dropped_payload(entry: Mapping[str, Any], why: str) -> dict[str, Any]:
     """The serialized ``QueueDroppedPayload`` of a queue ``entry`` dropped
     because ``why``."""
     from vmstate.lifecycle import payloads
@@ -114,7 +115,7 @@ def dropped_payload(entry: dict[str, Any], why: str) -> dict[str, Any]:
         created_at=_iso(entry.get("created_at"))).to_primitive()
 
 
-def _context(event: dict[str, Any]) -> Any:
+def _context(event: Mapping[str, Any]) -> vm_context.RequestContext:
     """The context of the change (who, which request), for the envelope.
     """
     kwargs: dict[str, Any] = {"user_id": event.get("user_id"),
@@ -285,7 +286,7 @@ def publish(instance: dict[str, Any]) -> None:
                      transition_payload(instance))
 
 
-def queue_dropped(entry: dict[str, Any], why: str) -> None:
+def queue_dropped(entry: Mapping[str, Any], why: str) -> None:
     """Notify that a queued action was dropped without starting."""
     publisher = _publisher
     if publisher is None:

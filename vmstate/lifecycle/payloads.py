@@ -40,7 +40,7 @@ class VMStateObjectRegistry(base.VersionedObjectRegistry):
     """vmstate's own registry, so its classes never mix with a host's."""
 
 
-class _Dict(fields.FieldType):
+class _Dict(fields.FieldType[dict[str, Any]]):
     """A field that travels as a plain dict (a copy each way)."""
 
     @staticmethod
@@ -72,7 +72,7 @@ class _Snapshot(_Dict):
         return {k: value[k] for k in SNAPSHOT_KEYS}
 
 
-class SnapshotField(fields.AutoTypedField):
+class SnapshotField(fields.AutoTypedField[dict[str, Any]]):
     AUTO_TYPE = _Snapshot()
 
 
@@ -86,7 +86,7 @@ class _JSONObject(_Dict):
         return dict(value)
 
 
-class JSONObjectField(fields.AutoTypedField):
+class JSONObjectField(fields.AutoTypedField[dict[str, Any]]):
     AUTO_TYPE = _JSONObject()
 
 
@@ -155,7 +155,10 @@ class QueueDroppedPayload(NotificationPayloadBase):
 
 def classes() -> dict[str, list[type[NotificationPayloadBase]]]:
     """Every payload class registered by vmstate, by name."""
-    return {name: list(versions) for name, versions
-            in VMStateObjectRegistry.obj_classes().items()
-            if all(issubclass(c, NotificationPayloadBase)
-                   for c in versions)}
+    found: dict[str, list[type[NotificationPayloadBase]]] = {}
+    for name, versions in VMStateObjectRegistry.obj_classes().items():
+        payloads = [c for c in versions
+                    if issubclass(c, NotificationPayloadBase)]
+        if len(payloads) == len(versions):
+            found[name] = payloads
+    return found

@@ -81,7 +81,8 @@ class Report:
 
 
 def _since(instance: dict[str, Any]) -> str:
-    return instance["state_changed_at"].isoformat()
+    changed_at: datetime.datetime = instance["state_changed_at"]
+    return changed_at.isoformat()
 
 
 def drifting(instance: dict[str, Any], now: datetime.datetime,
