@@ -68,7 +68,7 @@ class PathDispatch:
 
 def pecan_app() -> WSGIApp:
     """The bare Pecan application, without middleware."""
-    return pecan.make_app(
+    app: WSGIApp = pecan.make_app(
         root.RootController(),
         hooks=[hooks.ContextHook(), hooks.FaultHook()],
         force_canonical=False,
@@ -76,6 +76,7 @@ def pecan_app() -> WSGIApp:
         debug=False,
         logging={},
     )
+    return app
 
 
 #: Request headers a browser may send across origins, and response

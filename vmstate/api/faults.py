@@ -81,7 +81,7 @@ def from_exception(err: BaseException) -> webob.Response:
     if isinstance(err, exception.VMStateError):
         LOG.error("Request failed: %s", err)
         return fault_response(err.code, err.fault_body())
-    if isinstance(err, webob.exc.HTTPException):
+    if isinstance(err, webob.exc.WSGIHTTPException):
         return from_http_error(err)
     if isinstance(err, RecursionError) and "decoding a JSON" in str(err):
         # Pecan reads JSON bodies while routing, before vmstate's own
@@ -115,7 +115,7 @@ MESSAGES = {
 }
 
 
-def from_http_error(err: webob.exc.HTTPException) -> webob.Response:
+def from_http_error(err: webob.exc.WSGIHTTPException) -> webob.Response:
     code = err.code
     message = MESSAGES.get(code) or err.detail or err.explanation or err.title
     headers = []
@@ -184,7 +184,7 @@ class FaultWrapper:
             "code": code, "message": detail or message}}, headers)
 
 
-def _detail_of(content_type: str, text: str) -> str:
+def _detail_of(content_type: str | None, text: str) -> str:
     """The human message inside another middleware's error body."""
     if content_type == "application/json":
         try:

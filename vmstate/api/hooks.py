@@ -18,6 +18,7 @@ exceptions; :class:`FaultHook` renders any of them (and pecan's own 404 and
 """
 
 from typing import Any
+from typing import TypedDict
 
 from pecan import hooks
 
@@ -29,9 +30,17 @@ from vmstate.conf import CONF
 
 IDENTITY_HEADERS = ("HTTP_X_PROJECT_ID", "HTTP_X_USER_ID", "HTTP_X_ROLES",
                     "HTTP_X_TENANT_ID", "HTTP_X_USER")
+
+
+class _Identity(TypedDict):
+    project_id: str
+    user_id: str
+    roles: list[str]
+
+
 # Identity of a request that names nobody under noauth.
-NOAUTH_ADMIN = {"project_id": "admin", "user_id": "admin",
-                "roles": ["admin"]}
+NOAUTH_ADMIN: _Identity = {"project_id": "admin", "user_id": "admin",
+                           "roles": ["admin"]}
 #: The roles each role implies, as ``keystone-manage bootstrap`` creates
 #: them (admin implies member implies reader). keystonemiddleware hands
 #: over the implied roles already; under noauth they are added here, so

@@ -96,7 +96,7 @@ def parse(headers: Any) -> microversion_parse.Version:
 def requested(environ: dict[str, Any]) -> microversion_parse.Version:
     """The version of the request being served (the minimum outside the
     filter, as for a request without the header)."""
-    version = environ.get(ENVIRON_KEY)
+    version: microversion_parse.Version | None = environ.get(ENVIRON_KEY)
     if version is None:
         return parse({})
     return version

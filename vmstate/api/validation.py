@@ -103,7 +103,7 @@ _INTEGER = re.compile(r"-?[0-9]{1,4300}")
 BIGINT = 2 ** 63 - 1
 
 def query(request: webob.Request,
-          allowed: set[str]) -> webob.multidict.MultiDict:
+          allowed: set[str]) -> webob.multidict.MultiDict[str, str]:
     """The query parameters, refusing any not in ``allowed``.
 
     :raises Invalid: naming the unknown parameters.

@@ -31,7 +31,7 @@ def link(path: str) -> str:
     (scheme and host as the client sent them, or as a trusted proxy
     reported them through HTTPProxyToWSGI).
     """
-    base = CONF.api.public_endpoint or pecan.request.application_url
+    base: str = CONF.api.public_endpoint or pecan.request.application_url
     return base.rstrip("/") + path
 
 

@@ -20,6 +20,7 @@ controller: policy first, validation, one call into the lifecycle layer,
 the view.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 import pecan
@@ -236,8 +237,9 @@ class QueueController(_SubResource):
             "cancelled": [views.queued(e) for e in removed]}
 
 
-#: Path segment -> controller, for InstanceController's routing.
-SUBRESOURCES = {
+#: Path segment -> controller, for InstanceController's routing (to its
+#: ``index``, a pecan generic controller: the checker cannot follow it).
+SUBRESOURCES: dict[str, Callable[[str], Any]] = {
     "reset": ResetController,
     "clear_error": ClearErrorController,
     "power_state": PowerStateController,

@@ -106,6 +106,10 @@ class ComputeGuard(base.ConfigurableMiddleware):
     oslo.config object may be passed instead when built in code.
     """
 
+    #: The wrapped service (the base class allows None; a filter always
+    #: wraps one).
+    application: Callable[..., Iterable[bytes]]
+
     def __init__(self, application: Any,
                  conf: dict[str, Any] | cfg.ConfigOpts | None = None
                  ) -> None:
@@ -138,8 +142,10 @@ class ComputeGuard(base.ConfigurableMiddleware):
         # Fail at start, not on the first request, if the matrix is bad.
         matrix_mod.get()
 
-    def __call__(self, environ: dict[str, Any],
-                 start_response: Callable[..., Any]) -> Iterable[bytes]:
+    # A plain WSGI callable, not the base class's webob.dec.wsgify one.
+    def __call__(  # type: ignore[override]
+            self, environ: dict[str, Any],
+            start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") not in GUARDED_METHODS:
             return self.application(environ, start_response)
         verdict = self.admit(webob.Request(environ))

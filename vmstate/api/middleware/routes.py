@@ -36,6 +36,7 @@ checks it first ("Instance U is not ready"), a resource that is missing
 know (the Cinder side of a volume swap, a target host).
 """
 
+from collections.abc import Iterable
 from collections.abc import Mapping
 import dataclasses
 import json
@@ -104,7 +105,10 @@ _META = {"type": "object", "maxProperties": 16, "additionalProperties": False,
 _BOOL = {"type": "boolean"}
 
 
-def _obj(required: Mapping[str, Any] = (), optional: Mapping[str, Any] = ()
+_Properties = Mapping[str, Any] | Iterable[tuple[str, Any]]
+
+
+def _obj(required: _Properties = (), optional: _Properties = ()
          ) -> dict[str, Any]:
     props = {**dict(required), **dict(optional)}
     return {"type": "object", "properties": props,

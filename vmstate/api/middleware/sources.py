@@ -27,6 +27,7 @@ import abc
 from collections.abc import Iterator
 import contextlib
 from typing import Any
+from typing import cast
 
 from oslo_config import cfg
 from oslo_db import exception as db_exc
@@ -142,5 +143,5 @@ def load(name: str, conf: cfg.ConfigOpts) -> StateSource:
             "state source %r cannot be loaded (%s: %s); installed: %s" % (
                 name, type(err).__name__, err, ", ".join(names) or "none")
         ) from err
-    source: StateSource = manager.driver
-    return source
+    # invoke_on_load: the driver is the instance the factory built.
+    return cast(StateSource, manager.driver)
