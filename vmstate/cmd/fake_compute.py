@@ -19,8 +19,10 @@ host``:``port``. It shares vmstate's store (``[database]``), so a
 ``vmstate-api`` on the same configuration shows the same instances.
 """
 
+from collections.abc import Callable
 from importlib import resources
 import sys
+from typing import Any
 
 from paste import deploy
 
@@ -42,11 +44,13 @@ DESCRIPTION = (
     "task through its steps, [fake_compute] step_seconds apart.")
 
 
-def load_app(name: str = "osapi_compute") -> object:
+def load_app(name: str = "osapi_compute") -> Callable[..., Any]:
     """The compute pipeline from the packaged ``api-paste.ini``."""
     ini = resources.files("vmstate.fake").joinpath("api-paste.ini")
     with resources.as_file(ini) as path:
-        return deploy.loadapp("config:%s" % path, name=name)
+        app: Callable[..., Any] = deploy.loadapp("config:%s" % path,
+                                                 name=name)
+        return app
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -199,7 +199,7 @@ def scope(context: RequestContext) -> list[Any]:
     return [instances.c.project_id == context.project_id]
 
 
-class Changed(dict):  # type: ignore[type-arg]
+class Changed(dict[str, Any]):
     """The instance as a change left it: a plain dict of the row, and
     :attr:`queued`, whether it had queued actions then (read in the same
     statement as the change), so that a view can skip reading an empty

@@ -176,7 +176,8 @@ class ComputeAPI:
                     req, project)
                 params = {key: value.lower()   # ids in any case, as Nova
                           for key, value in found.groupdict().items()}
-                response = getattr(self, name)(req, context, **params)
+                response: webob.Response = getattr(self, name)(
+                    req, context, **params)
             except exception.VMStateError as err:
                 return faults.from_exception(err)
             response.headers["OpenStack-API-Version"] = (

@@ -19,6 +19,7 @@ into one-line errors (:class:`APIError`), such as a 409 with the actions
 that are allowed instead.
 """
 
+from collections.abc import Sequence
 from typing import Any
 from urllib import parse
 
@@ -135,8 +136,8 @@ class Client:
 
     # -- instances -------------------------------------------------------
 
-    def instances(self, vm_states: list[str] = (),
-                  task_states: list[str | None] = (),
+    def instances(self, vm_states: Sequence[str] = (),
+                  task_states: Sequence[str | None] = (),
                   limit: int | None = None) -> list[dict[str, Any]]:
         """``GET /v1/instances``; a task_state ``None`` is "no task"."""
         params: list[tuple[str, Any]] = [("vm_state", v) for v in vm_states]
@@ -145,8 +146,9 @@ class Client:
 
     def instance(self, uuid: str) -> dict[str, Any]:
         """``GET /v1/instances/{uuid}``: the instance view."""
-        return self._request("GET", "/v1/instances/%s" % _quote(uuid))[
-            "instance"]
+        found: dict[str, Any] = self._request(
+            "GET", "/v1/instances/%s" % _quote(uuid))["instance"]
+        return found
 
     def action(self, uuid: str, action: str, queue: bool | None = None,
                reason: str | None = None) -> dict[str, Any]:
@@ -157,15 +159,17 @@ class Client:
             body["queue"] = queue
         if reason is not None:
             body["reason"] = reason
-        return self._request("POST", "/v1/instances/%s/actions"
-                             % _quote(uuid), body)
+        accepted: dict[str, Any] = self._request(
+            "POST", "/v1/instances/%s/actions" % _quote(uuid), body)
+        return accepted
 
     def reset(self, uuid: str, vm_state: str, reason: str
               ) -> dict[str, Any]:
         """``POST /v1/instances/{uuid}/reset`` (admin): the instance."""
-        return self._request("POST", "/v1/instances/%s/reset" % _quote(uuid),
-                             {"vm_state": vm_state, "reason": reason})[
-            "instance"]
+        reset: dict[str, Any] = self._request(
+            "POST", "/v1/instances/%s/reset" % _quote(uuid),
+            {"vm_state": vm_state, "reason": reason})["instance"]
+        return reset
 
     def wait(self, uuid: str, targets: list[str], timeout: float | None
              ) -> dict[str, Any]:
@@ -174,8 +178,9 @@ class Client:
         params: list[tuple[str, Any]] = [("for", t) for t in targets]
         if timeout is not None:
             params.append(("timeout", timeout))
-        return self._request("GET", "/v1/instances/%s/wait" % _quote(uuid),
-                             params=params)
+        answer: dict[str, Any] = self._request(
+            "GET", "/v1/instances/%s/wait" % _quote(uuid), params=params)
+        return answer
 
     def events(self, uuid: str, limit: int | None = None
                ) -> list[dict[str, Any]]:
@@ -187,7 +192,8 @@ class Client:
 
     def matrix(self) -> dict[str, Any]:
         """``GET /v1/matrix``: the effective allowed-actions matrix."""
-        return self._request("GET", "/v1/matrix")["matrix"]
+        matrix: dict[str, Any] = self._request("GET", "/v1/matrix")["matrix"]
+        return matrix
 
 
 def _quote(value: str) -> str:

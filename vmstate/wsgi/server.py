@@ -48,6 +48,7 @@ import threading
 import time
 from typing import Any
 
+from cheroot import connections
 from cheroot import server as cheroot_server
 from cheroot import wsgi
 from oslo_log import log as logging
@@ -144,6 +145,8 @@ class Server(wsgi.Server):
     request's headers have a deadline (:class:`HeaderDeadlines`)."""
 
     ConnectionClass = Connection
+    # Set by cheroot's prepare(); its stub leaves it out.
+    _connections: connections.ConnectionManager
 
     def __init__(self, *args: Any, header_timeout: float = HEADER_TIMEOUT,
                  **kw: Any) -> None:
@@ -199,7 +202,8 @@ def make_server(application: Callable[..., Any], host: str, port: int,
                     timeout=client_socket_timeout, server_name=name,
                     shutdown_timeout=shutdown_timeout,
                     header_timeout=header_timeout)
-    server.keep_alive_conn_limit = None
+    # cheroot reads None as "no limit" (its stub says int only).
+    server.keep_alive_conn_limit = None  # type: ignore[assignment]
     return server
 
 

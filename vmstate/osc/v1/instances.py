@@ -36,7 +36,12 @@ PROGRESS_INTERVAL = 1.0
 
 
 def _client(cmd: command.Command) -> vm_client.Client:
-    return cmd.app.client_manager.instance_state
+    # The plugin's client (vmstate.osc.plugin.make_client): osc-lib's
+    # ClientManager gains it at run time, as an attribute named after
+    # the API.
+    manager = cmd.app.client_manager
+    client: vm_client.Client = manager.instance_state  # type: ignore[attr-defined]
+    return client
 
 
 def _formatted(view: dict[str, Any]) -> dict[str, Any]:
