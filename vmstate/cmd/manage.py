@@ -86,6 +86,7 @@ def _add_parsers(subparsers: Any) -> None:
             dest="action", title="commands", metavar="COMMAND")
         actions.required = True
         for name, (func, arguments) in sorted(commands.items()):
+            assert name is not None  # a None command stands alone (above)
             _add_command(actions, name, func, arguments, epilog)
 
 

@@ -4,9 +4,9 @@ from collections.abc import Callable
 from typing import Any
 from typing import Generic
 from typing import Literal
-from typing import overload
 from typing import ParamSpec
 from typing import TypeVar
+from typing import overload
 
 _P = ParamSpec("_P")
 _Q = ParamSpec("_Q")

@@ -22,6 +22,7 @@ the view.
 
 from collections.abc import Callable
 from typing import Any
+from typing import ClassVar
 
 import pecan
 
@@ -136,6 +137,9 @@ class _SubResource:
     rule: str
     #: The body's schema; ``None``: the request has no body.
     schema: dict[str, Any] | None = None
+    #: The generic controller InstanceController routes to (see
+    #: __init_subclass__).
+    index: ClassVar[Callable[..., None]]
 
     def __init__(self, uuid: str) -> None:
         self.uuid = uuid
@@ -154,7 +158,7 @@ class _SubResource:
         def answer(self: _SubResource) -> dict[str, Any]:
             return self.answer()
 
-        cls.index = index  # type: ignore[attr-defined]
+        cls.index = index
 
     def answer(self) -> dict[str, Any]:
         scoped, uuid, _row = common.authorize_instance(
@@ -237,9 +241,8 @@ class QueueController(_SubResource):
             "cancelled": [views.queued(e) for e in removed]}
 
 
-#: Path segment -> controller, for InstanceController's routing (to its
-#: ``index``, a pecan generic controller: the checker cannot follow it).
-SUBRESOURCES: dict[str, Callable[[str], Any]] = {
+#: Path segment -> controller, for InstanceController's routing.
+SUBRESOURCES = {
     "reset": ResetController,
     "clear_error": ClearErrorController,
     "power_state": PowerStateController,
