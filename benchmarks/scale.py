@@ -18,9 +18,9 @@ dropped afterwards), migrated to head, the instances table is filled to
 each size in turn (default 10k, 100k, 1M) with ``INSERT .. SELECT FROM
 generate_series`` (one history row each; 100 projects; 90 % active, 8 %
 stopped, 1 % in error, 1 % with a task running, some of them expired;
-a few queued actions), then ``ANALYZE``. At each size every statement the
-API and the sweeper send is captured from vmstate's own code (SQLAlchemy's
-API and the sweeper send is captured from vmstate's own code (SQLAlchemy's
+actions queued on the first 250 instances and one in a thousand), then
+``ANALYZE``. At each size every statement the API and the sweeper send is
+captured from vmstate's own code (SQLAlchemy's
 cursor events) while that code runs R times; a statement's figure is the
 least of its R execution times (from sending it to its result, on
 loopback: the least disturbed by a busy machine), printed beside the
@@ -51,6 +51,10 @@ from vmstate.db import timeouts as db_timeouts
 
 MAX_GROWTH = 1.5
 PROJECTS = 100
+# Instances queued at every size, besides one in a thousand: more than
+# the sweeper's page (100), so that its statement fills a whole page at
+# the smallest size too and its growth is the table's, not the page's.
+QUEUED = 250
 
 # One statement fills instances from id a+1 to b, and their history.
 _FILL_INSTANCES = """
@@ -89,7 +93,7 @@ INSERT INTO instance_action_queue (instance_uuid, action, user_id, project_id,
 SELECT md5('i' || n)::uuid::text, 'stop', 'user',
     'project-' || (n %% {projects}), timestamp '2026-06-01'
 FROM generate_series(%(first)s, %(last)s) AS n
-WHERE n %% 1000 = 42
+WHERE n %% 1000 = 42 OR n <= {queued}
 """
 
 
@@ -97,7 +101,8 @@ def fill(engine, first, last):
     """Instances ``first``..``last`` (and their history and queue)."""
     with engine.begin() as conn:
         for statement in (_FILL_INSTANCES, _FILL_EVENTS, _FILL_QUEUE):
-            conn.exec_driver_sql(statement.format(projects=PROJECTS),
+            conn.exec_driver_sql(statement.format(projects=PROJECTS,
+                                                  queued=QUEUED),
                                  {"first": first, "last": last})
     with engine.connect().execution_options(
             isolation_level="AUTOCOMMIT") as conn:

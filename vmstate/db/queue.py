@@ -55,25 +55,24 @@ _QUEUE = (sa.select(*_ENTRY)
 
 # Instances with queued actions and no task: the sweeper's safety net
 # for a drain that never happened (a process that died after ending a
-# task). In two steps, so that no planner may drive the search from the
-# instances (most of which are idle): the queued instances, from the
-# queue alone (small: pending requests), then which of them are idle, by
-# their uuids (the unique index). Each step is bounded: the heads of the
-# queues (each queue's oldest entry) in the order they were queued, a
-# page at a time after the last one seen, until enough idle ones are found.
+# task). One statement driven from the queue alone (small: pending
+# requests), never from the instances (most of which are idle): the
+# heads of the queues (each queue's oldest entry) in the order they were
+# queued, each kept when its instance has no task, which is a lookup by
+# uuid (the unique index) in a scalar subquery, which no planner turns
+# into a join that scans the instances. The LIMIT bounds it: the walk
+# stops at the limit-th idle head.
 _heads = models.action_queue.alias("heads")
-QUEUE_HEADS = (
-    sa.select(_q.id, _q.instance_uuid)
-    .where(_q.id > sa.bindparam("after"),
-           _q.id == sa.select(sa.func.min(_heads.c.id))
+PENDING = (
+    sa.select(_q.instance_uuid)
+    .where(_q.id == sa.select(sa.func.min(_heads.c.id))
            .where(_heads.c.instance_uuid == _q.instance_uuid)
-           .scalar_subquery())
+           .scalar_subquery(),
+           sa.select(sa.literal(1))
+           .where(_i.uuid == _q.instance_uuid, _i.task_state.is_(None))
+           .scalar_subquery() == 1)
     .order_by(_q.id)
     .limit(sa.bindparam("limit")))
-IDLE_AMONG = sa.select(_i.uuid).where(
-    _i.uuid.in_(sa.bindparam("uuids", expanding=True)),
-    _i.task_state.is_(None))
-_CHUNK = 500
 
 
 class ClaimLost(exception.Conflict):
@@ -308,20 +307,8 @@ def clear(context: RequestContext, uuid: str) -> list[dict[str, Any]]:
 @db_api._retry
 def pending(context: RequestContext, limit: int) -> list[str]:
     """Up to ``limit`` instances with queued actions and no task running,
-    those waiting longest first."""
-    found: list[str] = []
-    after = 0
+    those waiting longest first: one bounded statement (:data:`PENDING`).
+    """
     with engine.reader(context) as conn:
-        while len(found) < limit:
-            heads = conn.execute(QUEUE_HEADS, {"after": after,
-                                               "limit": _CHUNK}).all()
-            if not heads:
-                break
-            after = heads[-1].id
-            chunk = [row.instance_uuid for row in heads]
-            idle = {row.uuid for row in conn.execute(
-                IDLE_AMONG, {"uuids": chunk})}
-            found.extend(u for u in chunk if u in idle)
-            if len(heads) < _CHUNK:
-                break
-    return found[:limit]
+        return [row.instance_uuid for row in
+                conn.execute(PENDING, {"limit": limit})]

@@ -54,18 +54,23 @@ class TestQueryPlans(base.TestCase):
             uuid = self.create()["uuid"]
             lifecycle.begin(self.ctx, uuid, "reboot")
             lifecycle.request(self.ctx, uuid, "stop", queue=True)
-        queued, idle = self.plans(lambda: db_queue.pending(self.admin, 10))
-        self.assertFalse([line for line in queued if "instances " in line
-                          or line.endswith("instances")], queued)
-        # The unique constraint's index (SQLite names it itself).
-        self.assertEqual(1, len(idle), idle)
-        self.assertRegex(idle[0],
+        [plan] = self.plans(lambda: db_queue.pending(self.admin, 10))
+        # The walk is over the queue; the instances are only looked up,
+        # one by one, by uuid (the unique constraint's index, which SQLite
+        # names itself), never scanned.
+        self.assertTrue([line for line in plan
+                         if line.startswith("SCAN instance_action_queue")],
+                        plan)
+        self.assertFalse([line for line in plan
+                          if line.startswith("SCAN instances")
+                          or line.endswith(" instances")], plan)
+        lookups = [line for line in plan
+                   if line.startswith("SEARCH instances")]
+        self.assertEqual(1, len(lookups), plan)
+        self.assertRegex(lookups[0],
                          r"^SEARCH instances USING INDEX \S+ \(uuid=\?\)$")
 
-    def test_pending_pages_through_the_queue_heads_with_a_limit(self):
-        patcher = mock.patch.object(db_queue, "_CHUNK", 2)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+    def test_pending_is_one_bounded_statement(self):
         busy = []
         for _ in range(5):
             uuid = self.create()["uuid"]
@@ -73,17 +78,19 @@ class TestQueryPlans(base.TestCase):
             lifecycle.request(self.ctx, uuid, "stop", queue=True)
             lifecycle.request(self.ctx, uuid, "start", queue=True)
             busy.append(uuid)
-        # The last queue's task ended without draining it.
-        idle = busy.pop()
-        api.transition(self.admin, idle, {"task_state": None},
-                       expected={"task_state": "rebooting"})
+        # Two queues' tasks ended without draining them: idle, oldest
+        # queued first.
+        idle = busy[1:3]
+        for uuid in idle:
+            api.transition(self.admin, uuid, {"task_state": None},
+                           expected={"task_state": "rebooting"})
         statements = lifecycle_fixtures.captured(
             self.db.engine, lambda: self.assertEqual(
-                [idle], db_queue.pending(self.admin, 10)))
-        heads = [s for s, _ in statements if "LIMIT" in s.upper()]
-        # Five queue heads, two a page: three pages, each bounded.
-        self.assertEqual(3, len(heads), statements)
-        self.assertEqual(6, len(statements), statements)
+                idle, db_queue.pending(self.admin, 10)))
+        self.assertEqual(1, len(statements), statements)
+        self.assertIn("LIMIT", statements[0][0].upper())
+        # The limit is the page: the oldest idle queue only.
+        self.assertEqual(idle[:1], db_queue.pending(self.admin, 1))
 
 
 class TestSweeper(base.TestCase):
