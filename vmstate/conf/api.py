@@ -81,6 +81,14 @@ api_opts = [
                     "client sending one byte a second (\"slowloris\") "
                     "holds a worker thread for as long as it likes. As "
                     "nginx's client_header_timeout."),
+    cfg.FloatOpt("policy_reload_interval", default=1.0, min=0,
+                 help="Seconds between two looks at the policy files "
+                      "([oslo_policy] policy_file and policy_dirs) for "
+                      "changes. oslo.policy looks on every check, which "
+                      "costs each request a stat of every file in every "
+                      "configuration directory; a change is seen at most "
+                      "this late. 0 looks on every check, as oslo.policy "
+                      "does."),
     cfg.IntOpt("shutdown_timeout", default=10, min=0,
                help="Seconds vmstate-api waits for requests in flight "
                     "after SIGTERM before it exits."),

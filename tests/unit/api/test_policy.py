@@ -19,6 +19,7 @@ import threading
 import time
 
 import fixtures
+from oslo_policy import opts as policy_opts
 from oslo_policy import policy as oslo_policy
 
 from tests import base
@@ -27,6 +28,7 @@ from vmstate import context as vm_context
 from vmstate import exception
 from vmstate.api import policies
 from vmstate.api import policy
+from vmstate.conf import CONF
 
 
 def ctx(project="p1", roles=("member", "reader")):
@@ -100,6 +102,80 @@ class TestEnforcer(base.TestCase):
         self.assertEqual([], errors)
         self.assertEqual([True] * 16, answers)
         self.assertIs(policy.get_enforcer(), policy.get_enforcer())
+
+
+class TestPolicyFileReload(base.TestCase):
+    """A changed policy file is seen within ``[api] policy_reload_interval``
+    seconds, without a stat of the policy files on every check."""
+
+    def setUp(self):
+        super().setUp()
+        policy.reset()
+        self.addCleanup(policy.reset)
+        self.path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                                 "policy.yaml")
+        self.write("role:member")
+        # The enforcer registers [oslo_policy] when it is built; the file
+        # must be named before that.
+        policy_opts.set_defaults(CONF)
+        self.flags(group="oslo_policy", policy_file=self.path)
+        self.now = [1000.0]
+        self.useFixture(fixtures.MockPatch(
+            "vmstate.api.policy.time.monotonic", lambda: self.now[0]))
+        self.looks = []
+        real = oslo_policy.Enforcer.load_rules
+
+        def counted(enforcer, force_reload=False):
+            self.looks.append(force_reload)
+            return real(enforcer, force_reload)
+        self.useFixture(fixtures.MockPatchObject(
+            oslo_policy.Enforcer, "load_rules", counted))
+
+    def write(self, rule):
+        with open(self.path, "w") as f:
+            f.write('"vmstate:instance:get": "%s"\n' % rule)
+        # A new modification time, whatever the file system's resolution.
+        stamp = time.time() + len(getattr(self, "looks", ()))
+        os.utime(self.path, (stamp, stamp))
+
+    def allowed(self):
+        return policy.check("vmstate:instance:get", ctx(),
+                            {"project_id": "p1"})
+
+    def test_a_change_is_seen_after_the_interval_and_not_before(self):
+        self.flags(group="api", policy_reload_interval=1.0)
+        self.assertTrue(self.allowed())
+        self.write("role:superadmin")
+        self.now[0] += 0.5
+        for _ in range(5):
+            self.assertTrue(self.allowed())
+        self.assertEqual(1, len(self.looks))
+        self.now[0] += 0.6
+        self.assertFalse(self.allowed())
+        self.assertEqual(2, len(self.looks))
+
+    def test_an_interval_of_zero_looks_on_every_check(self):
+        self.flags(group="api", policy_reload_interval=0)
+        self.assertTrue(self.allowed())
+        self.write("role:superadmin")
+        self.assertFalse(self.allowed())
+        self.assertEqual(2, len(self.looks))
+
+    def test_clear_and_a_forced_reload_look_at_once(self):
+        self.flags(group="api", policy_reload_interval=3600)
+        self.assertTrue(self.allowed())
+        self.write("role:superadmin")
+        policy.get_enforcer().load_rules(True)
+        self.assertFalse(self.allowed())
+        # clear() forgets the rules (oslo.policy): the next load looks at
+        # the files at once, whatever the interval.
+        enforcer = policy.get_enforcer()
+        enforcer.load_rules()
+        looked = len(self.looks)
+        self.assertEqual(2, looked)
+        enforcer.clear()
+        enforcer.load_rules()
+        self.assertEqual(looked + 1, len(self.looks))
 
 
 class TestOsloPolicyTools(base.TestCase):
