@@ -13,6 +13,7 @@
 """run_concurrently never loses a thread's failure."""
 
 import threading
+import unittest
 
 from tests import base
 from tests import concurrency
@@ -49,3 +50,39 @@ class TestRunConcurrently(base.TestCase):
                                 lambda: None, release.wait, timeout=0.2)
         self.assertIn("1 of 2 threads still running after 0.2 s: "
                       "concurrent-1", str(err))
+
+
+class TestBackground(base.TestCase):
+
+    def test_outcome_is_what_the_target_returned(self):
+        thread = concurrency.Background(lambda: 42, test=self)
+        self.assertEqual(42, thread.outcome(10))
+
+    def test_an_assertion_in_the_thread_fails_at_outcome(self):
+        def wrong():
+            self.assertEqual(202, 500)
+
+        thread = concurrency.Background(wrong, name="asker")
+        err = self.assertRaises(concurrency.ThreadFailure, thread.outcome,
+                                10)
+        self.assertIn("thread asker raised", str(err))
+        self.assertIsInstance(err.__cause__, AssertionError)
+
+    def test_a_thread_still_running_fails_at_outcome(self):
+        release = threading.Event()
+        self.addCleanup(release.set)
+        thread = concurrency.Background(release.wait, name="stuck")
+        err = self.assertRaises(concurrency.ThreadFailure, thread.outcome,
+                                0.2)
+        self.assertIn("thread stuck still running after 0.2 s", str(err))
+
+    def test_a_test_that_never_asks_fails_in_its_cleanup(self):
+        class Forgetful(base.TestCase):
+            def test(self):
+                concurrency.Background(lambda: 1 / 0, test=self)
+
+        result = unittest.TestResult()
+        Forgetful("test").run(result)
+        failed = result.failures + result.errors
+        self.assertEqual(1, len(failed), failed)
+        self.assertIn("ZeroDivisionError", failed[0][1])
