@@ -71,6 +71,9 @@ there is any violation (or any 5xx answer).
 
 import argparse
 import collections
+from collections.abc import Callable
+from concurrent import futures
+import functools
 import http.client
 import json
 import random
@@ -614,14 +617,9 @@ def guard_workload(compute_url: str, uuids: list[str], ledger: Ledger,
     ``vmstate-fake-compute`` (``[guard] reserve = true``, the same
     database as the vmstate-api audited), from ``clients`` threads."""
     per_client = max(1, operations // clients)
-    threads = [threading.Thread(
-        target=_operate_guard, args=(compute_url, headers or {}, uuids,
-                                     per_client, seed * 7919 + n, ledger))
-        for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _clients([functools.partial(
+        _operate_guard, compute_url, headers or {}, uuids, per_client,
+        seed * 7919 + n, ledger) for n in range(clients)])
 
 
 def create_instances(url: str | list[str], count: int,
@@ -659,14 +657,19 @@ def workload(url: str | list[str], uuids: list[str], ledger: Ledger,
     completes = {d.begins: d.completes for d in matrix.actions.values()
                  if d.begins is not None and d.completes is not None}
     per_client = max(1, operations // clients)
-    threads = [threading.Thread(
-        target=_operate, args=(url, headers or {}, uuids, per_client,
-                               seed * 1000 + n, actions, completes, ledger))
-        for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _clients([functools.partial(
+        _operate, url, headers or {}, uuids, per_client, seed * 1000 + n,
+        actions, completes, ledger) for n in range(clients)])
+
+
+def _clients(operate: list[Callable[[], None]]) -> None:
+    """Run each client in a thread of its own until all have ended; a
+    client that failed (not an answer the ledger records: a bug, a
+    malformed answer) fails the run, as the first such error."""
+    with futures.ThreadPoolExecutor(len(operate)) as pool:
+        running = [pool.submit(client) for client in operate]
+    for done in running:
+        done.result()
 
 
 def run(url: str | list[str], clients: int = 8, operations: int = 400,
@@ -683,18 +686,16 @@ def run(url: str | list[str], clients: int = 8, operations: int = 400,
     matrix = matrix or matrix_mod.load(["nova"])
     uuids = create_instances(url, instances, headers)
     ledger = Ledger()
-    guard = None
-    if compute_url and guard_operations:
-        guard = threading.Thread(target=guard_workload, args=(
-            compute_url, uuids, ledger, guard_clients, guard_operations,
-            seed, headers))
-        guard.start()
-    try:
+    with futures.ThreadPoolExecutor(1) as pool:
+        guard = None
+        if compute_url and guard_operations:
+            guard = pool.submit(guard_workload, compute_url, uuids, ledger,
+                                guard_clients, guard_operations, seed,
+                                headers)
         workload(url, uuids, ledger, clients, operations, seed, headers,
                  matrix)
-    finally:
-        if guard is not None:
-            guard.join()
+    if guard is not None:
+        guard.result()
     return ledger, audit(url, headers or {}, uuids, matrix, ledger)
 
 
