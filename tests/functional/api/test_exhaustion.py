@@ -22,11 +22,11 @@ import http.client
 import json
 import select
 import socket
-import threading
 import time
 
 import testtools
 
+from tests import concurrency
 from tests.functional.api.test_process import APIProcess
 
 THREADS = 32
@@ -216,7 +216,7 @@ class TestSlowHeaders(testtools.TestCase):
             seconds = time.monotonic() - t0
             answer.update(status=status, seconds=seconds)
 
-        asker = threading.Thread(target=normal_request)
+        asker = None
         for position in range(len(request)):
             elapsed = time.monotonic() - began
             if elapsed > self.DRIBBLE_SECONDS or \
@@ -235,10 +235,13 @@ class TestSlowHeaders(testtools.TestCase):
                     closed_after[number] = elapsed
             if position == 1:
                 # Every worker holds a slow client now.
-                asker.start()
+                asker = concurrency.Background(normal_request,
+                                               name="asker", test=self)
             time.sleep(1)
+        self.assertIsNotNone(asker, "the normal request was never sent")
         asker.join(30)
         self.assertFalse(asker.is_alive(), "the normal request hung")
+        asker.outcome(0)
         # Every slow client was cut once it had held a worker for the
         # deadline (plus the watchdog's period, a second, and slack for a
         # loaded host): the first THREADS of them at once, the others

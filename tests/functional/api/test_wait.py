@@ -15,11 +15,11 @@
 """GET /v1/instances/{uuid}/wait: the long-poll, checked against the
 OpenAPI description like every API answer."""
 
-import threading
 import time
 
 from oslo_policy import policy as oslo_policy
 
+from tests import concurrency
 from tests import connections_fixture
 from tests import events_fixture
 from tests.functional.api import base
@@ -61,23 +61,14 @@ class WaitAPITestCase(base.APITestCase):
     def long_poll(self, path, headers=OWN, status=200):
         """GET ``path`` in another thread, once it waits; the function
         returned gives the answer."""
-        box = {}
-
-        def run():
-            try:
-                box["res"] = self.get(path, headers=headers, status=status)
-            except Exception as err:
-                box["error"] = err
-
-        thread = threading.Thread(target=run, daemon=True)
-        thread.start()
+        thread = concurrency.Background(
+            lambda: self.get(path, headers=headers, status=status),
+            name="long-poll", test=self, timeout=PATIENCE)
 
         def join():
             thread.join(PATIENCE)
             self.assertFalse(thread.is_alive(), "the long-poll hangs")
-            if "error" in box:
-                raise box["error"]
-            return box["res"]
+            return thread.outcome(0)
 
         self.assertTrue(self.read.wait(PATIENCE), "the wait did not start")
         return join

@@ -243,6 +243,7 @@ class TestLifecycleSQLite(LifecycleTests, base.TestCase):
         self.assertTrue(started.wait(60), "the worker did not start")
         worker.kill()
         worker.join(30)
+        self.assertEqual(-9, worker.exitcode)
         killed_at = timeutils.utcnow()
 
         def sweep_once(path):

@@ -38,6 +38,7 @@ import time
 import fixtures
 import sqlalchemy as sa
 
+from tests import concurrency
 from tests.functional.api import test_process
 from tests.functional.db import base
 from tools import history_check as hc
@@ -99,14 +100,14 @@ class TestConnectionsKilled(_FaultCase, base.TestCase):
                         "current_database() AND pid <> pg_backend_pid()"))
                         .scalar())
 
-        killer = threading.Thread(target=kill_backends)
-        killer.start()
+        killer = concurrency.Background(kill_backends, name="killer",
+                                        test=self)
         try:
             hc.workload(url, uuids, ledger, clients=4, operations=200,
                         seed=11)
         finally:
             stop.set()
-            killer.join()
+        killer.outcome(60)
         self.assertGreater(sum(killed), 0, "no connection was killed")
         self.audit(url, uuids, ledger)
         self.assert_serves(url)
@@ -120,16 +121,15 @@ class TestAPIKilled(_FaultCase, base.TestCase):
         first = self.useFixture(test_process.APIProcess(extra_conf=conf))
         uuids = hc.create_instances(_url(first), 4)
         ledger = hc.Ledger(faults=True)
-        worker = threading.Thread(target=hc.workload, args=(
-            _url(first), uuids, ledger), kwargs={
-            "clients": 4, "operations": 400, "seed": 12})
-        worker.start()
+        worker = concurrency.Background(lambda: hc.workload(
+            _url(first), uuids, ledger, clients=4, operations=400,
+            seed=12), name="workload", test=self)
         deadline = time.monotonic() + 30
         while sum(ledger.counts.values()) < 60:
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.01)
         first.process.kill()
-        worker.join(60)
+        worker.outcome(60)
         self.assertEqual(-9, first.process.wait(10))
         lost = sum(n for (kind, status), n in ledger.counts.items()
                    if status in (hc.NOT_SENT, hc.NO_ANSWER))
@@ -195,10 +195,9 @@ class TestDatabaseRestarted(_FaultCase, test_process.testtools.TestCase):
         url = _url(api)
         uuids = hc.create_instances(url, 4)
         ledger = hc.Ledger(faults=True)
-        worker = threading.Thread(target=hc.workload, args=(
-            url, uuids, ledger), kwargs={
-            "clients": 4, "operations": 600, "seed": 13})
-        worker.start()
+        worker = concurrency.Background(lambda: hc.workload(
+            url, uuids, ledger, clients=4, operations=600, seed=13),
+            name="workload", test=self)
         # Down once the workload is under way, for longer than the store's
         # retries last (about 1.6 s), so some requests must outlast them.
         deadline = time.monotonic() + 60
@@ -208,7 +207,7 @@ class TestDatabaseRestarted(_FaultCase, test_process.testtools.TestCase):
         pg.stop()
         time.sleep(3)
         pg.start()
-        worker.join(180)
+        worker.outcome(180)
         unavailable = sum(n for (kind, status), n in ledger.counts.items()
                           if status == 503)
         self.assertGreater(unavailable, 0, "the restart was not noticed: "

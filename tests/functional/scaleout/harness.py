@@ -28,12 +28,12 @@ import io
 import os
 import shutil
 import subprocess
-import threading
 import time
 
 import fixtures
 from testtools import content
 
+from tests import concurrency
 from tests import rabbitmq_fixture
 from tests.functional.api import test_process
 from tools import history_check as hc
@@ -178,19 +178,17 @@ class ScaleOutChecks:
                              "power_state": 1}})
             self.assertEqual(201, status, body)
             uuid = body["instance"]["uuid"]
-            answer = {}
-
             def wait():
                 waiter = hc.Client(waiting_url)
                 try:
-                    answer["result"] = waiter.request(
+                    return waiter.request(
                         "GET", "/v1/instances/%s/wait?for=stopped&"
                         "timeout=%d" % (uuid, RESYNC_INTERVAL - 10))
                 finally:
                     waiter.close()
 
-            thread = threading.Thread(target=wait)
-            thread.start()
+            thread = concurrency.Background(wait, name="wait", test=self,
+                                            timeout=RESYNC_INTERVAL)
             # Time for the wait to subscribe and read; that it did before
             # the change is checked below (it saw "active" first).
             time.sleep(3)
@@ -208,7 +206,7 @@ class ScaleOutChecks:
             thread.join(RESYNC_INTERVAL)
             self.assertFalse(thread.is_alive())
             self.assertLess(time.monotonic() - began, PROMPT)
-            status, body = answer["result"]
+            status, body = thread.outcome(0)
             self.assertEqual(200, status, body)
             self.assertEqual(("reached", ["active", "stopped"]),
                              (body["status"], body["seen"]), body)

@@ -26,13 +26,13 @@ then they fail.
 """
 
 import collections
-import threading
 import time
 
 import fixtures
 import sqlalchemy as sa
 import testtools
 
+from tests import concurrency
 from tests import galera_fixture
 from tests.functional.scaleout import harness
 from tools import history_check as hc
@@ -125,13 +125,12 @@ class TestThreeNodes(GaleraTestCase):
                 seen["version"] = conn.execute(version,
                                                {"u": uuids[0]}).scalar()
 
-        reader = threading.Thread(target=read)
-        reader.start()
+        reader = concurrency.Background(read, name="reader", test=self)
         reader.join(1)
         self.assertTrue(reader.is_alive(), "the causal read did not wait")
         with lock.cursor() as cursor:
             cursor.execute("UNLOCK TABLES")
-        reader.join(30)
+        reader.outcome(30)
         self.assertEqual({"version": 2}, seen)
 
 
@@ -141,11 +140,10 @@ class TestNodeAndAPIKilled(GaleraTestCase):
         urls = self.apis.urls
         uuids = hc.create_instances(urls, 6)
         ledger = hc.Ledger(faults=True)
-        worker = threading.Thread(target=hc.workload, args=(
-            urls, uuids, ledger), kwargs={
-            "clients": harness.CLIENTS, "operations": OPERATIONS_UNDER_FAULTS,
-            "seed": 21})
-        worker.start()
+        worker = concurrency.Background(lambda: hc.workload(
+            urls, uuids, ledger, clients=harness.CLIENTS,
+            operations=OPERATIONS_UNDER_FAULTS, seed=21),
+            name="workload", test=self, timeout=900)
         done = lambda: sum(ledger.counts.values())  # noqa: E731
         acknowledged = lambda: len(ledger.acknowledged)  # noqa: E731
         # Requests a live API answered (not 5xx, not unanswered).
@@ -173,8 +171,7 @@ class TestNodeAndAPIKilled(GaleraTestCase):
         self.apis.processes[0].process.kill()
         api_killed_at = acknowledged()
         answered_at_api_kill = answered()
-        worker.join(max(1, deadline - time.monotonic()))
-        self.assertFalse(worker.is_alive())
+        worker.outcome(max(1, deadline - time.monotonic()))
         statuses = collections.Counter()
         for (_kind, status), n in ledger.counts.items():
             statuses[status] += n

@@ -23,10 +23,10 @@ import io
 import os
 import shutil
 import subprocess
-import threading
 
 import fixtures
 
+from tests import concurrency
 from tests import events_fixture
 from tests.unit.db import base
 from vmstate import lifecycle
@@ -59,24 +59,19 @@ class ManageWaitTestCase(base.TestCase):
             "sys.stdout", io.StringIO())).new_value
         err = self.useFixture(fixtures.MonkeyPatch(
             "sys.stderr", io.StringIO())).new_value
-        failures = []
 
         def later():
-            try:
-                if self.read.wait(PATIENCE):
-                    then()
-            except Exception as exc:
-                failures.append(exc)
+            if self.read.wait(PATIENCE):
+                then()
 
         worker = None
         if then is not None:
-            worker = threading.Thread(target=later, daemon=True)
-            worker.start()
+            worker = concurrency.Background(later, name="then", test=self,
+                                            timeout=PATIENCE)
         CONF.clear()
         code = manage.main(["--config-file", self.conf, "wait", *argv])
         if worker is not None:
-            worker.join(PATIENCE)
-        self.assertEqual([], failures)
+            worker.outcome(PATIENCE)
         return code, out.getvalue(), err.getvalue()
 
     def step(self, uuid, action):

@@ -17,6 +17,7 @@ from unittest import mock
 from oslo_db import exception as db_exc
 
 from tests import base
+from tests import concurrency
 from vmstate import context
 from vmstate.db import api
 from vmstate.db import engine as db_engine
@@ -92,10 +93,9 @@ class TestSQLiteWritersInTurn(base.TestCase):
                 order.append("second in")
                 conn.exec_driver_sql("SELECT 1")
 
-        threads = [threading.Thread(target=first),
-                   threading.Thread(target=second)]
-        for thread in threads:
-            thread.start()
+        threads = [concurrency.Background(first, name="first", test=self),
+                   concurrency.Background(second, name="second",
+                                          test=self)]
         self.assertTrue(first_in.wait(10))
         # The second writer is queued behind the first, not inside.
         threads[1].join(0.3)
@@ -103,12 +103,10 @@ class TestSQLiteWritersInTurn(base.TestCase):
         self.assertEqual(["first in"], order)
         release_first.set()
         for thread in threads:
-            thread.join(10)
+            thread.outcome(10)
         self.assertEqual(["first in", "first commits", "second in"], order)
 
     def test_readers_are_not_queued(self):
-        import threading
-
         read = []
 
         def reader():
@@ -117,9 +115,8 @@ class TestSQLiteWritersInTurn(base.TestCase):
 
         with db_engine.writer(self.ctx) as conn:
             conn.exec_driver_sql("SELECT 1")
-            thread = threading.Thread(target=reader)
-            thread.start()
+            thread = concurrency.Background(reader, name="reader",
+                                            test=self)
             # Done while the writer still holds its turn.
-            thread.join(10)
-            self.assertFalse(thread.is_alive())
+            thread.outcome(10)
         self.assertEqual([1], read)

@@ -206,7 +206,15 @@ class TestBus(base.TestCase):
         built = self.useFixture(fixtures.MockPatchObject(
             events.StateChange, "from_instance",
             wraps=events.StateChange.from_instance)).mock
+        reached = self.useFixture(fixtures.MockPatchObject(
+            self.bus, "publish", wraps=self.bus.publish)).mock
         task = lifecycle.begin(self.ctx, inst["uuid"], "reboot")
+        # The commit reached the bus, with the begun change...
+        reached.assert_called_once()
+        self.assertEqual((inst["uuid"], 2), (
+            reached.call_args.args[0]["uuid"],
+            reached.call_args.args[0]["version"]))
+        # ...which built nothing, nobody listening.
         built.assert_not_called()
         # The same path builds the change once somebody listens: the
         # check above does not pass for want of reaching the bus.

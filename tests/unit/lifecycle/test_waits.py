@@ -15,11 +15,13 @@
 """lifecycle.wait_for: states, sequences, failures, timeouts, cancellation,
 no lost wake-up, no query while waiting, and a thousand waiters."""
 
+import functools
 import threading
 import time
 
 import fixtures
 
+from tests import concurrency
 from tests import connections_fixture
 from tests import events_fixture
 from tests.unit.db import base
@@ -588,10 +590,9 @@ class TestThousandWaiters(WaitTestCase):
 
         previous = threading.stack_size(256 * 1024)
         try:
-            threads = [threading.Thread(target=wait, args=(n,), daemon=True)
-                       for n in range(total)]
-            for thread in threads:
-                thread.start()
+            threads = [concurrency.Background(
+                functools.partial(wait, n), name="wait-%d" % n, test=self,
+                timeout=PATIENCE) for n in range(total)]
         finally:
             threading.stack_size(previous)
         for _ in range(total):
@@ -601,8 +602,7 @@ class TestThousandWaiters(WaitTestCase):
             self.step(uuid, "stop")
             self.step(uuid, "start")
         for thread in threads:
-            thread.join(PATIENCE)
-            self.assertFalse(thread.is_alive())
+            thread.outcome(PATIENCE)
         self.assertEqual(total, len(results))
         for targets, result in results.values():
             self.assertEqual(("reached", seen[targets]),
