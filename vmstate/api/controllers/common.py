@@ -21,6 +21,7 @@ import pecan
 from vmstate import exception
 from vmstate.api import policy
 from vmstate.conf import CONF
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 
 
@@ -52,14 +53,15 @@ def uuid_or_404(value: str) -> str:
     return value.lower()
 
 
-def scoped(ctx: Any) -> Any:
+def scoped(ctx: RequestContext) -> RequestContext:
     """The context to act with: every project's, where policy says so."""
     if policy.check("vmstate:instance:all_projects", ctx, {}):
         return ctx.elevated()
     return ctx
 
 
-def authorize_change(rule: str, ctx: Any, uuid: str) -> tuple[Any, str]:
+def authorize_change(rule: str, ctx: RequestContext, uuid: str
+                     ) -> tuple[RequestContext, str]:
     """Check ``rule`` for a change to the instance of a path, reading the
     instance only when the answer depends on it.
 
@@ -85,10 +87,11 @@ def authorize_change(rule: str, ctx: Any, uuid: str) -> tuple[Any, str]:
     return found, uuid
 
 
-def authorize_instance(rule: str, ctx: Any, uuid: str,
-                       read: Callable[[Any, str], dict[str, Any]]
+def authorize_instance(rule: str, ctx: RequestContext, uuid: str,
+                       read: Callable[[RequestContext, str],
+                                      dict[str, Any]]
                        = db_api.instance_get
-                       ) -> tuple[Any, str, dict[str, Any]]:
+                       ) -> tuple[RequestContext, str, dict[str, Any]]:
     """Find the instance of a path and check ``rule`` on it.
 
     The instance is looked up as the caller may see it (its own project,

@@ -35,6 +35,7 @@ from vmstate.api import views
 from vmstate.api.controllers import common
 from vmstate.api.controllers import lifecycle as lifecycle_ctl
 from vmstate.conf import CONF
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import queue as db_queue
 from vmstate.lifecycle import queue as lifecycle_queue
@@ -51,8 +52,10 @@ MAX_WAIT_STATES = 16
 STOPPING = lifecycle.Cancel()
 
 
-def _context() -> Any:
-    return pecan.request.context
+def _context() -> RequestContext:
+    # Set by hooks.ContextHook before any controller runs.
+    ctx: RequestContext = pecan.request.context
+    return ctx
 
 
 def _schema(name: str) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from vmstate.api import schemas
 from vmstate.api import validation
 from vmstate.api import views
 from vmstate.api.controllers import common
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import queue as db_queue
 from vmstate.db import timeouts as db_timeouts
@@ -77,7 +78,7 @@ POWER_STATE_SCHEMA = {
 }
 
 
-def with_queues(ctx: Any, rows: list[dict[str, Any]]
+def with_queues(ctx: RequestContext, rows: list[dict[str, Any]]
                 ) -> list[dict[str, Any]]:
     """``rows`` with their ``queue`` (one query for all of them)."""
     found = db_queue.entries(ctx, [r["uuid"] for r in rows])
@@ -86,7 +87,7 @@ def with_queues(ctx: Any, rows: list[dict[str, Any]]
     return rows
 
 
-def instance_view(ctx: Any, row: dict[str, Any],
+def instance_view(ctx: RequestContext, row: dict[str, Any],
                   matrix: Matrix) -> dict[str, Any]:
     """The instance view, with its queue.
 
@@ -102,7 +103,7 @@ def instance_view(ctx: Any, row: dict[str, Any],
     return views.instance(with_queues(ctx, [plain])[0], matrix)
 
 
-def action_result(ctx: Any, uuid: str, requested: queue.Requested,
+def action_result(ctx: RequestContext, uuid: str, requested: queue.Requested,
                   matrix: Matrix) -> dict[str, Any]:
     """The 202 body of ``POST actions``: the instance, and what was
     queued when the action did not start at once."""
