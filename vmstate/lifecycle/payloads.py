@@ -27,6 +27,7 @@ objects inside ``data``, as they did before these classes existed, so a
 consumer of payload 1.0 reads them unchanged.
 """
 
+from typing import TYPE_CHECKING
 from typing import Any
 
 from oslo_versionedobjects import base
@@ -35,12 +36,21 @@ from oslo_versionedobjects import fields
 NAMESPACE = "vmstate"
 SNAPSHOT_KEYS = ("vm_state", "task_state", "power_state")
 
+# oslo.versionedobjects' field classes are generic only in its typed
+# releases (not at the lower bound, 3.0.0): subscripted for the checker.
+if TYPE_CHECKING:
+    _DictFieldType = fields.FieldType[dict[str, Any]]
+    _DictAutoTypedField = fields.AutoTypedField[dict[str, Any]]
+else:
+    _DictFieldType = fields.FieldType
+    _DictAutoTypedField = fields.AutoTypedField
+
 
 class VMStateObjectRegistry(base.VersionedObjectRegistry):
     """vmstate's own registry, so its classes never mix with a host's."""
 
 
-class _Dict(fields.FieldType[dict[str, Any]]):
+class _Dict(_DictFieldType):
     """A field that travels as a plain dict (a copy each way)."""
 
     @staticmethod
@@ -72,7 +82,7 @@ class _Snapshot(_Dict):
         return {k: value[k] for k in SNAPSHOT_KEYS}
 
 
-class SnapshotField(fields.AutoTypedField[dict[str, Any]]):
+class SnapshotField(_DictAutoTypedField):
     AUTO_TYPE = _Snapshot()
 
 
@@ -86,7 +96,7 @@ class _JSONObject(_Dict):
         return dict(value)
 
 
-class JSONObjectField(fields.AutoTypedField[dict[str, Any]]):
+class JSONObjectField(_DictAutoTypedField):
     AUTO_TYPE = _JSONObject()
 
 
