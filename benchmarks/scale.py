@@ -45,8 +45,8 @@ import sqlalchemy as sa
 from vmstate import context
 from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
+from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import queue as db_queue
 from vmstate.db import timeouts as db_timeouts
 
 MAX_GROWTH = 1.5
@@ -165,15 +165,15 @@ def operations(conn, size):
         task.finish()
 
     return {
-        "show": lambda: db_queue.instance_with_queue(admin, middle),
+        "show": lambda: action_queue.instance_with_queue(admin, middle),
         # The API's list page: the page with its queues, one statement.
-        "list page (admin)": lambda: db_queue.instances_with_queues(
+        "list page (admin)": lambda: action_queue.instances_with_queues(
             admin, limit=100),
-        "list page (project)": lambda: db_queue.instances_with_queues(
+        "list page (project)": lambda: action_queue.instances_with_queues(
             member, limit=100),
-        "list error (1 %)": lambda: db_queue.instances_with_queues(
+        "list error (1 %)": lambda: action_queue.instances_with_queues(
             admin, filters={"vm_state": "error"}, limit=100),
-        "list task running": lambda: db_queue.instances_with_queues(
+        "list task running": lambda: action_queue.instances_with_queues(
             admin, filters={"task_state": "rebooting"}, limit=100),
         "history": lambda: api.instance_events(admin, last),
         "begin + finish": begin_and_finish,
@@ -181,7 +181,7 @@ def operations(conn, size):
             admin, ["rebooting"],
             datetime.datetime(2026, 1, 1) + datetime.timedelta(
                 seconds=size // 2), 100),
-        "sweeper: queued, idle": lambda: db_queue.pending(admin, 100),
+        "sweeper: queued, idle": lambda: action_queue.pending(admin, 100),
     }
 
 

@@ -29,7 +29,7 @@ import threading
 import fixtures
 
 from vmstate import events
-from vmstate.db import queue as db_queue
+from vmstate.db import action_queue
 from vmstate.events.drivers import local
 
 
@@ -56,7 +56,7 @@ class WaitRead(fixtures.Fixture):
 
     def _setUp(self):
         self.event = threading.Event()
-        real = db_queue.instance_with_queue
+        real = action_queue.instance_with_queue
 
         def read_and_tell(ctx, uuid):
             try:
@@ -65,5 +65,5 @@ class WaitRead(fixtures.Fixture):
                 self.event.set()
 
         self.useFixture(fixtures.MockPatch(
-            "vmstate.lifecycle.shared_read.db_queue.instance_with_queue",
+            "vmstate.lifecycle.shared_read.action_queue.instance_with_queue",
             side_effect=read_and_tell))

@@ -29,9 +29,9 @@ from typing import Any
 from vmstate import context
 from vmstate.cmd import failure
 from vmstate.cmd.manage import command
+from vmstate.db import action_queue
 from vmstate.db import api as db_api
 from vmstate.db import failures as db_failures
-from vmstate.db import queue as db_queue
 from vmstate.lifecycle import engine
 from vmstate.lifecycle import notifications
 from vmstate.lifecycle import sweeper
@@ -144,7 +144,7 @@ def show(args: Any) -> int:
             task_state, count["count"], count["last_action"],
             count["updated_at"].isoformat()))
     for number, entry in enumerate(
-            db_queue.entries(admin, [args.uuid])[args.uuid], 1):
+            action_queue.entries(admin, [args.uuid])[args.uuid], 1):
         print("queued %d: %s by %s at %s%s" % (
             number, entry["action"], entry["user_id"],
             entry["created_at"].isoformat(),

@@ -42,9 +42,9 @@ from oslo_log import log as logging
 from vmstate import context as vm_context
 from vmstate import matrix as matrix_mod
 from vmstate import states
+from vmstate.db import action_queue
 from vmstate.db import failures as db_failures
 from vmstate.db import listeners
-from vmstate.db import queue as db_queue
 from vmstate.db import reset as db_reset
 from vmstate.lifecycle import notifications
 from vmstate.lifecycle import queue
@@ -105,7 +105,7 @@ def after_commit(instance: dict[str, Any]) -> None:
     if (action in matrix.actions and after is not None
             and queue.deletes(matrix.definition(action))
             and before != after):
-        for entry in db_queue.clear(admin, uuid):
+        for entry in action_queue.clear(admin, uuid):
             queue.notify_dropped(entry, "superseded by %s" % action)
     # Draining costs a query: only after what can make a queued action
     # possible, a task's end (other than a timeout's) or an admin's reset.

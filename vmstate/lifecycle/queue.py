@@ -57,8 +57,8 @@ from vmstate import exception
 from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.conf import CONF
+from vmstate.db import action_queue
 from vmstate.db import api as db_api
-from vmstate.db import queue as db_queue
 from vmstate.lifecycle import notifications
 from vmstate.lifecycle import tasks
 from vmstate.matrix import ActionDef
@@ -229,15 +229,15 @@ def request(context: vm_context.RequestContext, uuid: str, action: str,
     limit = CONF.lifecycle.max_queued_actions
 
     def plan(instance: Mapping[str, Any], entries: list[dict[str, Any]]
-             ) -> db_queue.Plan:
+             ) -> action_queue.Plan:
         if instance["task_state"] is None and not entries:
             raise _Idle()
         decision = coalesce(matrix, instance["vm_state"],
                             instance["task_action"]
                             if instance["task_state"] is not None else None,
                             [e["action"] for e in entries], action, limit)
-        return db_queue.Plan(decision.kind == QUEUED,
-                             [entries[i]["id"] for i in decision.drop])
+        return action_queue.Plan(decision.kind == QUEUED,
+                                 [entries[i]["id"] for i in decision.drop])
 
     for _ in range(_ATTEMPTS):
         try:
@@ -246,10 +246,10 @@ def request(context: vm_context.RequestContext, uuid: str, action: str,
         except exception.InstanceInvalidState as err:
             # Idle with nothing queued: waiting would change nothing.
             if (err.task_state is None
-                    and db_queue.head(context, uuid) is None):
+                    and action_queue.head(context, uuid) is None):
                 raise
         try:
-            pushed = db_queue.push(context, uuid, action, reason, plan)
+            pushed = action_queue.push(context, uuid, action, reason, plan)
         except _Idle:
             continue
         entry = pushed["entry"]
@@ -290,7 +290,7 @@ def drain(uuid: str, matrix: Matrix | None = None) -> list[tasks.Task]:
     started: list[tasks.Task] = []
     # Bounded: entries may be added meanwhile; the next drain takes them.
     for _ in range(2 * CONF.lifecycle.max_queued_actions + 2):
-        entry = db_queue.head(admin, uuid)
+        entry = action_queue.head(admin, uuid)
         if entry is None:
             break
         try:
@@ -304,12 +304,12 @@ def drain(uuid: str, matrix: Matrix | None = None) -> list[tasks.Task]:
                 _requester(entry), uuid, entry["action"], matrix=matrix,
                 reason=_reason(entry),
                 expected={"version": instance["version"]},
-                claim=db_queue.claim(entry["id"]))
-        except db_queue.ClaimLost:
+                claim=action_queue.claim(entry["id"]))
+        except action_queue.ClaimLost:
             continue
         except (exception.InstanceInvalidState,
                 exception.UnknownAction) as err:
-            if db_queue.drop(admin, entry["id"]):
+            if action_queue.drop(admin, entry["id"]):
                 notify_dropped(entry, str(err))
             continue
         except exception.StateConflict:
@@ -331,7 +331,7 @@ def cancel(context: vm_context.RequestContext,
 
     :raises InstanceNotFound: no such instance visible to ``context``.
     """
-    removed = db_queue.clear(context, uuid)
+    removed = action_queue.clear(context, uuid)
     for entry in removed:
         notify_dropped(entry, "cancelled by %s" % (
             getattr(context, "user_id", None) or "an administrator"))

@@ -39,7 +39,7 @@ import time
 from typing import Any
 
 from vmstate.context import RequestContext
-from vmstate.db import queue as db_queue
+from vmstate.db import action_queue
 
 
 def _scope_key(context: RequestContext, uuid: str) -> tuple[Any, ...]:
@@ -125,7 +125,7 @@ class SharedReads:
         read (nothing is kept).
 
         :raises InstanceNotFound: as
-            :func:`vmstate.db.queue.instance_with_queue`.
+            :func:`vmstate.db.action_queue.instance_with_queue`.
         """
         key = _scope_key(context, uuid)
         with self._lock:
@@ -141,7 +141,7 @@ class SharedReads:
             self.served += 1
         if mine:
             try:
-                read.instance = db_queue.instance_with_queue(context, uuid)
+                read.instance = action_queue.instance_with_queue(context, uuid)
             except BaseException as err:
                 read.error = err
                 with self._lock:

@@ -38,7 +38,7 @@ from oslo_utils import timeutils
 
 from vmstate import matrix as matrix_mod
 from vmstate.conf import CONF
-from vmstate.db import queue as db_queue
+from vmstate.db import action_queue
 from vmstate.db import timeouts as db_timeouts
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import timeouts
@@ -108,7 +108,7 @@ class Sweeper:
                                done)
                 if len(rows) < batch:
                     break
-        for uuid in db_queue.pending(self.context, batch):
+        for uuid in action_queue.pending(self.context, batch):
             done.started += self._drain(uuid, matrix, done)
         if done.total_fired or done.started or done.failed:
             LOG.info("Sweep: %s", done)

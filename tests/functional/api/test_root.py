@@ -76,18 +76,18 @@ class TestRoot(base.APITestCase):
         from oslo_db import exception as db_exc
 
         uuid = self.new_uuid()
-        with mock.patch("vmstate.db.queue.instance_with_queue",
+        with mock.patch("vmstate.db.action_queue.instance_with_queue",
                         side_effect=db_exc.DBConnectionError("gone")):
             res = self.get("/v1/instances/%s" % uuid, status=503)
         self.fault(res, "serviceUnavailable", 503)
         self.assertEqual("5", res.headers["Retry-After"])
-        with mock.patch("vmstate.db.queue.instance_with_queue",
+        with mock.patch("vmstate.db.action_queue.instance_with_queue",
                         side_effect=db_exc.DBDeadlock("locked")):
             res = self.get("/v1/instances/%s" % uuid, status=409)
         self.fault(res, "conflictingRequest", 409)
 
     def test_unexpected_error_is_a_500_without_details(self):
-        with mock.patch("vmstate.db.queue.instance_with_queue",
+        with mock.patch("vmstate.db.action_queue.instance_with_queue",
                         side_effect=RuntimeError("secret detail")):
             res = self.get("/v1/instances/%s" % self.new_uuid(), status=500)
         fault = self.fault(res, "computeFault", 500)

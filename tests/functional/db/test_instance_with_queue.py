@@ -14,12 +14,12 @@
 
 from tests.functional.db import base
 from vmstate import exception
+from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import queue as db_queue
 
 
 def _add(instance, queue):
-    return db_queue.Plan(add=True)
+    return action_queue.Plan(add=True)
 
 
 class _WithQueue:
@@ -27,7 +27,7 @@ class _WithQueue:
     def test_idle_queue_is_empty_and_instance_as_instance_get(self):
         inst = self.create()
         counter = self.count_statements()
-        found = db_queue.instance_with_queue(self.ctx, inst["uuid"])
+        found = action_queue.instance_with_queue(self.ctx, inst["uuid"])
         self.assertEqual(1, counter.count, counter.statements)
         self.assertEqual([], found.pop("queue"))
         self.assertEqual(api.instance_get(self.ctx, inst["uuid"],
@@ -36,24 +36,24 @@ class _WithQueue:
     def test_entries_oldest_first(self):
         inst = self.create(task_state="rebooting")
         for action in ("stop", "start", "reboot"):
-            db_queue.push(self.ctx, inst["uuid"], action, "r-" + action,
-                          _add)
+            action_queue.push(self.ctx, inst["uuid"], action, "r-" + action,
+                              _add)
         counter = self.count_statements()
-        found = db_queue.instance_with_queue(self.ctx, inst["uuid"])
+        found = action_queue.instance_with_queue(self.ctx, inst["uuid"])
         self.assertEqual(1, counter.count, counter.statements)
         self.assertEqual(["stop", "start", "reboot"],
                          [e["action"] for e in found["queue"]])
         self.assertEqual(
-            db_queue.entries(self.ctx, [inst["uuid"]])[inst["uuid"]],
+            action_queue.entries(self.ctx, [inst["uuid"]])[inst["uuid"]],
             found["queue"])
         self.assertEqual("rebooting", found["task_state"])
 
     def test_other_project_is_not_found(self):
         inst = self.create()
         self.assertRaises(exception.InstanceNotFound,
-                          db_queue.instance_with_queue, self.other,
+                          action_queue.instance_with_queue, self.other,
                           inst["uuid"])
-        self.assertEqual(inst["uuid"], db_queue.instance_with_queue(
+        self.assertEqual(inst["uuid"], action_queue.instance_with_queue(
             self.admin, inst["uuid"])["uuid"])
 
 
@@ -63,12 +63,12 @@ class _WithQueue:
         busy = uuids[3]
         api.transition(self.admin, busy, {"task_state": "rebooting"})
         for action in ("stop", "start"):
-            db_queue.push(self.ctx, busy, action, None, _add)
+            action_queue.push(self.ctx, busy, action, None, _add)
         seen, marker = [], None
         while True:
             counter = self.count_statements()
-            page = db_queue.instances_with_queues(self.ctx, limit=2,
-                                                  marker=marker)
+            page = action_queue.instances_with_queues(self.ctx, limit=2,
+                                                      marker=marker)
             if not page:
                 # An empty page after a marker also checks the marker.
                 self.assertEqual(2, counter.count, counter.statements)
@@ -94,16 +94,17 @@ class _WithQueue:
         mine = self.create()
         theirs = self.create(self.other)
         stopped = self.create(vm_state="stopped")
-        page = db_queue.instances_with_queues(
+        page = action_queue.instances_with_queues(
             self.ctx, filters={"vm_state": "stopped"})
         self.assertEqual([stopped["uuid"]], [i["uuid"] for i in page])
-        self.assertRaises(exception.Invalid, db_queue.instances_with_queues,
+        self.assertRaises(exception.Invalid,
+                          action_queue.instances_with_queues,
                           self.ctx, marker=theirs["uuid"])
         self.assertRaises(exception.Invalid, api.instance_list,
                           self.ctx, marker=theirs["uuid"])
         # An admin sees every project and may page after any instance.
-        after = db_queue.instances_with_queues(self.admin,
-                                               marker=mine["uuid"])
+        after = action_queue.instances_with_queues(self.admin,
+                                                   marker=mine["uuid"])
         self.assertEqual([theirs["uuid"], stopped["uuid"]],
                          [i["uuid"] for i in after])
 

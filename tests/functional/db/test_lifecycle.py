@@ -40,9 +40,9 @@ from tests.functional.db import base
 from tests.functional.db import lifecycle_worker
 from vmstate import lifecycle
 from vmstate import states
+from vmstate.db import action_queue
 from vmstate.db import api
 from vmstate.db import models
-from vmstate.db import queue as db_queue
 from vmstate.db import timeouts as db_timeouts
 from vmstate.lifecycle import sweeper
 
@@ -207,7 +207,7 @@ class LifecycleTests:
         self.assertEqual(queued, [e["action"] for e in events])
         self.assertEqual("powering-off", api.instance_get(
             self.admin, uuid)["task_state"])
-        self.assertEqual([], db_queue.entries(self.admin, [uuid])[uuid])
+        self.assertEqual([], action_queue.entries(self.admin, [uuid])[uuid])
 
 
 class TestLifecycleSQLite(LifecycleTests, base.TestCase):

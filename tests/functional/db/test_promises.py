@@ -30,8 +30,8 @@ from tests.functional.db import base
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate import states
+from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import queue as db_queue
 from vmstate.db import timeouts as db_timeouts
 from vmstate.lifecycle import timeouts
 from vmstate.lifecycle import updates
@@ -110,10 +110,11 @@ class PromiseTests:
         self.assertIsNone(report.reaction)
         # A queued action left behind (queued before the delete ended)
         # is dropped by the drain, never started.
-        db_queue.push(self.admin, inst["uuid"], "restore", None,
-                      lambda instance, entries: db_queue.Plan(True, []))
+        action_queue.push(
+            self.admin, inst["uuid"], "restore", None,
+            lambda instance, entries: action_queue.Plan(True, []))
         self.assertEqual([], lifecycle.drain(inst["uuid"]))
-        self.assertIsNone(db_queue.head(self.admin, inst["uuid"]))
+        self.assertIsNone(action_queue.head(self.admin, inst["uuid"]))
         self.assertUnchanged(inst)
 
     def test_a_task_running_when_deleted_ends_there(self):

@@ -21,8 +21,8 @@ from tests import lifecycle_fixtures
 from tests.unit.db import base
 from vmstate import exception
 from vmstate import lifecycle
+from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import queue as db_queue
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import sweeper
 
@@ -36,7 +36,7 @@ class QueueTestCase(base.TestCase):
 
     def queued(self):
         return [e["action"] for e in
-                db_queue.entries(self.admin, [self.uuid])[self.uuid]]
+                action_queue.entries(self.admin, [self.uuid])[self.uuid]]
 
     def actions(self, since=1):
         return [(e["action"], e["to"]["task_state"]) for e in
@@ -248,11 +248,11 @@ class TestDrain(QueueTestCase):
         self.request("reboot")
         self.request("stop")
         self.finish_running()
-        entry = db_queue.head(self.admin, self.uuid)
-        self.assertTrue(db_queue.drop(self.admin, entry["id"]))
+        entry = action_queue.head(self.admin, self.uuid)
+        self.assertTrue(action_queue.drop(self.admin, entry["id"]))
         version = api.instance_get(self.admin, self.uuid)["version"]
-        self.assertRaises(db_queue.ClaimLost, lifecycle.begin, self.admin,
-                          self.uuid, "stop", claim=db_queue.claim(
+        self.assertRaises(action_queue.ClaimLost, lifecycle.begin, self.admin,
+                          self.uuid, "stop", claim=action_queue.claim(
                               entry["id"]))
         self.assertEqual(version, api.instance_get(self.admin,
                                                    self.uuid)["version"])

@@ -41,7 +41,7 @@ class TestSharedReads(base.TestCase):
         self.gate = None
         self.fail = None
         self.useFixture(fixtures.MockPatch(
-            "vmstate.lifecycle.shared_read.db_queue.instance_with_queue",
+            "vmstate.lifecycle.shared_read.action_queue.instance_with_queue",
             side_effect=self._read))
         self.reads = shared_read.SharedReads()
         self.ctx = member("p1")

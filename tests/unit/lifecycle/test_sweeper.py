@@ -22,8 +22,8 @@ from tests import concurrency
 from tests import lifecycle_fixtures
 from tests.unit.db import base
 from vmstate import lifecycle
+from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import queue as db_queue
 from vmstate.db import timeouts as db_timeouts
 from vmstate.lifecycle import sweeper
 from vmstate.lifecycle import timeouts
@@ -54,7 +54,7 @@ class TestQueryPlans(base.TestCase):
             uuid = self.create()["uuid"]
             lifecycle.begin(self.ctx, uuid, "reboot")
             lifecycle.request(self.ctx, uuid, "stop", queue=True)
-        [plan] = self.plans(lambda: db_queue.pending(self.admin, 10))
+        [plan] = self.plans(lambda: action_queue.pending(self.admin, 10))
         # The walk is over the queue; the instances are only looked up,
         # one by one, by uuid (the unique constraint's index, which SQLite
         # names itself), never scanned.
@@ -86,11 +86,11 @@ class TestQueryPlans(base.TestCase):
                            expected={"task_state": "rebooting"})
         statements = lifecycle_fixtures.captured(
             self.db.engine, lambda: self.assertEqual(
-                idle, db_queue.pending(self.admin, 10)))
+                idle, action_queue.pending(self.admin, 10)))
         self.assertEqual(1, len(statements), statements)
         self.assertIn("LIMIT", statements[0][0].upper())
         # The limit is the page: the oldest idle queue only.
-        self.assertEqual(idle[:1], db_queue.pending(self.admin, 1))
+        self.assertEqual(idle[:1], action_queue.pending(self.admin, 1))
 
 
 class TestSweeper(base.TestCase):

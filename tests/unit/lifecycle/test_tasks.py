@@ -22,8 +22,8 @@ from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.api import views
+from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import queue as queue_db
 
 
 def _with_create(builder):
@@ -504,7 +504,7 @@ class TestMustHaveLaunched(base.TestCase):
         self.assertTrue(api.instance_get(self.ctx, ran["uuid"],
                                          with_launched=True)["launched"])
         self.assertNotIn("launched", api.instance_get(self.ctx, ran["uuid"]))
-        row = queue_db.instance_with_queue(self.ctx, never["uuid"])
+        row = action_queue.instance_with_queue(self.ctx, never["uuid"])
         self.assertFalse(row["launched"])
         view = views.instance(row, matrix_mod.get())
         self.assertNotIn("rebuild", view["allowed_actions"])

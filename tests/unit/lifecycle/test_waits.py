@@ -28,8 +28,8 @@ from tests.unit.db import base
 from vmstate import events
 from vmstate import exception
 from vmstate import lifecycle
+from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import queue as db_queue
 from vmstate.events.drivers import local
 
 # Long enough never to end a test that works: these tests end by events.
@@ -419,7 +419,7 @@ class TestNoLostWakeUp(WaitTestCase):
 
     def test_commit_between_read_and_wait(self):
         inst = self.create()
-        real = db_queue.instance_with_queue
+        real = action_queue.instance_with_queue
         reads = []
 
         def read_then_commit(ctx, uuid):
@@ -431,7 +431,7 @@ class TestNoLostWakeUp(WaitTestCase):
             return found
 
         self.useFixture(fixtures.MockPatch(
-            "vmstate.lifecycle.shared_read.db_queue.instance_with_queue",
+            "vmstate.lifecycle.shared_read.action_queue.instance_with_queue",
             side_effect=read_then_commit))
         result = lifecycle.wait_for(self.ctx, inst["uuid"],
                                     ["active", "stopped"], 5)

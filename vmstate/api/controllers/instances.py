@@ -36,8 +36,8 @@ from vmstate.api.controllers import common
 from vmstate.api.controllers import lifecycle as lifecycle_ctl
 from vmstate.conf import CONF
 from vmstate.context import RequestContext
+from vmstate.db import action_queue
 from vmstate.db import api as db_api
-from vmstate.db import queue as db_queue
 from vmstate.lifecycle import queue as lifecycle_queue
 from vmstate.lifecycle import updates
 
@@ -99,7 +99,7 @@ class InstanceController:
         # then the policy, with the instance's owner as the target.
         _scoped, _uuid, row = common.authorize_instance(
             "vmstate:instance:get", ctx, self.uuid,
-            read=db_queue.instance_with_queue)
+            read=action_queue.instance_with_queue)
         return {"instance": views.instance(row, matrix_mod.get())}
 
     @index.when(method="PATCH", template="json")
@@ -259,7 +259,7 @@ class InstancesController:
             raise exception.Invalid("marker %r is not an instance uuid"
                                     % marker)
         # The page with its queues: one statement.
-        rows = db_queue.instances_with_queues(
+        rows = action_queue.instances_with_queues(
             ctx, filters=filters, limit=page,
             marker=marker and marker.lower())
         next_url = None

@@ -32,8 +32,8 @@ from vmstate.api import validation
 from vmstate.api import views
 from vmstate.api.controllers import common
 from vmstate.context import RequestContext
+from vmstate.db import action_queue
 from vmstate.db import api as db_api
-from vmstate.db import queue as db_queue
 from vmstate.db import timeouts as db_timeouts
 from vmstate.lifecycle import power
 from vmstate.lifecycle import queue
@@ -81,7 +81,7 @@ POWER_STATE_SCHEMA = {
 def with_queues(ctx: RequestContext, rows: list[dict[str, Any]]
                 ) -> list[dict[str, Any]]:
     """``rows`` with their ``queue`` (one query for all of them)."""
-    found = db_queue.entries(ctx, [r["uuid"] for r in rows])
+    found = action_queue.entries(ctx, [r["uuid"] for r in rows])
     for row in rows:
         row["queue"] = found[row["uuid"]]
     return rows
