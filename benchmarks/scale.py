@@ -47,7 +47,7 @@ from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
 from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import timeouts as db_timeouts
+from vmstate.db import heartbeats
 
 MAX_GROWTH = 1.5
 PROJECTS = 100
@@ -177,7 +177,7 @@ def operations(conn, size):
             admin, filters={"task_state": "rebooting"}, limit=100),
         "history": lambda: api.instance_events(admin, last),
         "begin + finish": begin_and_finish,
-        "sweeper: expired tasks": lambda: db_timeouts.expired(
+        "sweeper: expired tasks": lambda: heartbeats.expired(
             admin, ["rebooting"],
             datetime.datetime(2026, 1, 1) + datetime.timedelta(
                 seconds=size // 2), 100),

@@ -21,7 +21,7 @@ lifecycle layer turns matrix facts into
 :class:`~vmstate.db.conditions.AllowedCells` before calling in.
 
 The lifecycle engine's SQL lives beside it, one module each: expired
-tasks and their compare-and-swap (:mod:`vmstate.db.timeouts`), failure
+tasks and their compare-and-swap (:mod:`vmstate.db.heartbeats`), failure
 counters (:mod:`vmstate.db.failures`), queued actions
 (:mod:`vmstate.db.action_queue`), observed power states
 (:mod:`vmstate.db.power`) and admin resets (:mod:`vmstate.db.reset`).

@@ -15,7 +15,7 @@
 timed out (Mozilla lifeguard's permanent-failure count).
 
 A counter is per instance and task_state. It grows in the transaction
-that fires a timeout (:mod:`vmstate.db.timeouts`), so a timeout counts
+that fires a timeout (:mod:`vmstate.db.heartbeats`), so a timeout counts
 exactly once, and it is deleted when the step succeeds (the lifecycle
 engine's after-commit listener calls :func:`clear`) or when an admin
 resets the instance. Because a process can die between a success and

@@ -15,7 +15,7 @@
 
 A round (:meth:`Sweeper.sweep`) asks the database, for each distinct
 timeout, for the tasks of its task_states whose heartbeat is older than
-it (an index range, :mod:`vmstate.db.timeouts`), fires each
+it (an index range, :mod:`vmstate.db.heartbeats`), fires each
 (:func:`vmstate.lifecycle.timeouts.fire`), and drains the queue of each
 instance it moved on. Then, as a safety net, it drains the queues of
 idle instances that still have queued actions (a process that died
@@ -39,7 +39,7 @@ from oslo_utils import timeutils
 from vmstate import matrix as matrix_mod
 from vmstate.conf import CONF
 from vmstate.db import action_queue
-from vmstate.db import timeouts as db_timeouts
+from vmstate.db import heartbeats
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import timeouts
 from vmstate.matrix import Matrix
@@ -101,8 +101,8 @@ class Sweeper:
         for seconds, task_states in policy.groups():
             cutoff = now - datetime.timedelta(seconds=seconds)
             for _ in range(_MAX_BATCHES):
-                rows = db_timeouts.expired(self.context, task_states,
-                                           cutoff, batch)
+                rows = heartbeats.expired(self.context, task_states,
+                                          cutoff, batch)
                 for row in rows:
                     self._fire(row, policy[row["task_state"]], now, matrix,
                                done)

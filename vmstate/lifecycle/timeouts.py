@@ -57,7 +57,7 @@ from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.conf import CONF
 from vmstate.conf import lifecycle as lifecycle_conf
-from vmstate.db import timeouts as db_timeouts
+from vmstate.db import heartbeats
 from vmstate.lifecycle import tasks
 from vmstate.matrix import Matrix
 
@@ -193,7 +193,7 @@ def fire(context: vm_context.RequestContext, expired: Mapping[str, Any],
          now: datetime.datetime | None = None,
          matrix: Matrix | None = None) -> Fired:
     """Fire the timeout of the task in ``expired`` (a row of
-    :func:`vmstate.db.timeouts.expired`), exactly once across sweepers.
+    :func:`vmstate.db.heartbeats.expired`), exactly once across sweepers.
 
     The compare-and-swap expects the task's id, task_state and a
     heartbeat no newer than ``now - timeout.seconds``; a lost race is an
@@ -241,7 +241,7 @@ def fire(context: vm_context.RequestContext, expired: Mapping[str, Any],
         return values, message
 
     try:
-        instance = db_timeouts.expire(
+        instance = heartbeats.expire(
             context, uuid, expired["task_id"], task_state, action, cutoff,
             decide)
     except (exception.StateConflict, exception.InstanceNotFound) as err:

@@ -42,8 +42,8 @@ from vmstate import lifecycle
 from vmstate import states
 from vmstate.db import action_queue
 from vmstate.db import api
+from vmstate.db import heartbeats
 from vmstate.db import models
-from vmstate.db import timeouts as db_timeouts
 from vmstate.lifecycle import sweeper
 
 THREADS = 4
@@ -121,7 +121,7 @@ class LifecycleTests:
         self.rebooting(3)
         self.idle_instances(2000)
         statements = lifecycle_fixtures.captured(
-            self.engine, lambda: db_timeouts.expired(
+            self.engine, lambda: heartbeats.expired(
                 self.admin, ["rebooting", "powering-off"],
                 timeutils.utcnow(), 100))
         self.assertEqual(1, len(statements))

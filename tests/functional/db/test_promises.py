@@ -32,7 +32,7 @@ from vmstate import lifecycle
 from vmstate import states
 from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import timeouts as db_timeouts
+from vmstate.db import heartbeats
 from vmstate.lifecycle import timeouts
 from vmstate.lifecycle import updates
 
@@ -132,7 +132,7 @@ class PromiseTests:
         self.assertRaises(exception.TaskAborted, rebuild.finish)
         # Nothing expires: the sweep finds no task on it.
         later = timeutils.utcnow() + datetime.timedelta(seconds=30)
-        self.assertEqual([], db_timeouts.expired(
+        self.assertEqual([], heartbeats.expired(
             self.admin, ["rebuilding"], later, 10))
         policy = timeouts.policy()
         self.assertEqual("retry", policy["rebuilding"].reaction)
@@ -163,11 +163,11 @@ class PromiseTests:
                           self.admin, inst["uuid"],
                           {"vm_state": states.ERROR, "task_state": None},
                           {"task_id": rebuild.task_id})
-        self.assertRaises(exception.TaskAborted, db_timeouts.heartbeat,
+        self.assertRaises(exception.TaskAborted, heartbeats.heartbeat,
                           self.admin, inst["uuid"], rebuild.task_id)
         # The evacuation's own worker goes on.
-        db_timeouts.heartbeat(self.admin, inst["uuid"], evacuate.task_id,
-                              states.REBUILDING)
+        heartbeats.heartbeat(self.admin, inst["uuid"], evacuate.task_id,
+                             states.REBUILDING)
         done = updates.update(self.admin, inst["uuid"],
                               {"vm_state": states.ACTIVE,
                                "task_state": None},

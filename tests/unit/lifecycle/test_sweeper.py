@@ -24,7 +24,7 @@ from tests.unit.db import base
 from vmstate import lifecycle
 from vmstate.db import action_queue
 from vmstate.db import api
-from vmstate.db import timeouts as db_timeouts
+from vmstate.db import heartbeats
 from vmstate.lifecycle import sweeper
 from vmstate.lifecycle import timeouts
 
@@ -40,7 +40,7 @@ class TestQueryPlans(base.TestCase):
     def test_expired_tasks_through_the_heartbeat_index(self):
         for _ in range(3):
             self.create()
-        [plan] = self.plans(lambda: db_timeouts.expired(
+        [plan] = self.plans(lambda: heartbeats.expired(
             self.admin, ["rebooting", "powering-off"],
             lifecycle_fixtures.START, 100))
         self.assertIn("SEARCH instances USING INDEX "

@@ -22,7 +22,7 @@ from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
 from vmstate.db import api
 from vmstate.db import failures
-from vmstate.db import timeouts as db_timeouts
+from vmstate.db import heartbeats
 from vmstate.lifecycle import sweeper
 from vmstate.lifecycle import timeouts
 from vmstate.matrix.plugins import nova
@@ -225,8 +225,8 @@ class TestReactions(TimeoutTestCase):
     def test_a_stale_row_is_lost_not_fired(self):
         task = self.rebooting()
         self.clock.advance(301)
-        [row] = db_timeouts.expired(self.admin, ["rebooting"],
-                                    self.clock.now, 10)
+        [row] = heartbeats.expired(self.admin, ["rebooting"],
+                                   self.clock.now, 10)
         task.finish()
         fired = timeouts.fire(self.admin, row, timeouts.policy()[
             "rebooting"])
@@ -240,8 +240,8 @@ class TestReactions(TimeoutTestCase):
     def test_a_fresh_heartbeat_after_the_read_wins(self):
         task = self.rebooting()
         self.clock.advance(301)
-        [row] = db_timeouts.expired(self.admin, ["rebooting"],
-                                    self.clock.now, 10)
+        [row] = heartbeats.expired(self.admin, ["rebooting"],
+                                   self.clock.now, 10)
         task.checkpoint()
         fired = timeouts.fire(self.admin, row, timeouts.policy()[
             "rebooting"])

@@ -34,7 +34,7 @@ from vmstate.api.controllers import common
 from vmstate.context import RequestContext
 from vmstate.db import action_queue
 from vmstate.db import api as db_api
-from vmstate.db import timeouts as db_timeouts
+from vmstate.db import heartbeats
 from vmstate.lifecycle import power
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import reset
@@ -225,8 +225,8 @@ class HeartbeatController(_SubResource):
 
     def change(self, scoped: Any, uuid: str, body: Any,
                matrix: Matrix) -> Changed:
-        return db_timeouts.heartbeat(scoped, uuid, body["task_id"],
-                                     body.get("task_state")), {}
+        return heartbeats.heartbeat(scoped, uuid, body["task_id"],
+                                    body.get("task_state")), {}
 
 
 class QueueController(_SubResource):
