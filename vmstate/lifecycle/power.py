@@ -15,7 +15,7 @@
 observers report the actual state, the engine acts on the difference).
 
 Observers (a hypervisor poller) report what they see with :func:`report`;
-each report is recorded by :func:`vmstate.db.power.report` (a transition
+each report is recorded by :func:`vmstate.db.power_states.report` (a transition
 only when the power state changed). Then the drift rule is evaluated:
 an ``active`` instance with no task, observed ``shutdown`` or ``crashed``
 since its last change of state for longer than ``[lifecycle]
@@ -53,7 +53,7 @@ from vmstate.conf import CONF
 from vmstate.conf import lifecycle as lifecycle_conf
 from vmstate.context import RequestContext
 from vmstate.db import api as db_api
-from vmstate.db import power as db_power
+from vmstate.db import power_states
 from vmstate.lifecycle import tasks
 from vmstate.matrix import Matrix
 
@@ -114,7 +114,7 @@ def report(context: RequestContext, uuid: str, power_state: int,
         raise exception.Invalid(
             "power_state must be one of %s, not %r" % (
                 ", ".join(map(str, states.POWER_STATES)), power_state))
-    instance = db_power.report(context, uuid, power_state)
+    instance = power_states.report(context, uuid, power_state)
     result = Report(instance, instance.get("event") is not None)
     reaction = CONF.lifecycle.power_drift_reaction
     now = timeutils.utcnow()
