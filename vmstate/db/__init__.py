@@ -24,7 +24,8 @@ The lifecycle engine's SQL lives beside it, one module each: expired
 tasks and their compare-and-swap (:mod:`vmstate.db.heartbeats`), failure
 counters (:mod:`vmstate.db.failures`), queued actions
 (:mod:`vmstate.db.action_queue`), observed power states
-(:mod:`vmstate.db.power_states`) and admin resets (:mod:`vmstate.db.reset`).
+(:mod:`vmstate.db.power_states`) and admin resets
+(:mod:`vmstate.db.overrides`).
 Every write that records a transition hands it to
 :mod:`vmstate.db.listeners` after its commit.
 """

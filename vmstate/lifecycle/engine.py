@@ -45,7 +45,7 @@ from vmstate import states
 from vmstate.db import action_queue
 from vmstate.db import failures as db_failures
 from vmstate.db import listeners
-from vmstate.db import reset as db_reset
+from vmstate.db import overrides
 from vmstate.lifecycle import notifications
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import timeouts
@@ -55,7 +55,7 @@ LOG = logging.getLogger(__name__)
 _lock = threading.Lock()
 _installed = False
 
-_ADMIN_ACTIONS = frozenset((db_reset.RESET_STATE, db_reset.CLEAR_ERROR))
+_ADMIN_ACTIONS = frozenset((overrides.RESET_STATE, overrides.CLEAR_ERROR))
 
 
 def install() -> None:

@@ -32,7 +32,7 @@ from vmstate import exception
 from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.context import RequestContext
-from vmstate.db import reset as db_reset
+from vmstate.db import overrides
 from vmstate.matrix import Matrix
 
 #: The vm_states a reset may set (Nova's os-resetState).
@@ -67,7 +67,7 @@ def reset_state(context: RequestContext, uuid: str, vm_state: str, reason: str,
                      reason),
                  "user_id": getattr(context, "user_id", None),
                  "created_at": timeutils.utcnow().isoformat()}
-    return db_reset.reset_state(context, uuid, vm_state, reason, fault)
+    return overrides.reset_state(context, uuid, vm_state, reason, fault)
 
 
 def clear_error(context: RequestContext, uuid: str, reason: str,
@@ -84,5 +84,5 @@ def clear_error(context: RequestContext, uuid: str, reason: str,
         transient one.
     """
     matrix = matrix or matrix_mod.get()
-    return db_reset.clear_error(context, uuid, reason,
-                                transient=matrix.transient)
+    return overrides.clear_error(context, uuid, reason,
+                                 transient=matrix.transient)
