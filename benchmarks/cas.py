@@ -60,7 +60,7 @@ from vmstate import exception
 from vmstate import lifecycle
 from vmstate import matrix as matrix_mod
 from vmstate.db import api
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 from vmstate.db import models
 
 MAX_STATEMENTS = 2
@@ -130,7 +130,7 @@ def _get(session, uuid):
 
 
 def nova_begin(ctx, uuid, matrix):
-    main = db_engine.main
+    main = connections.main
     # The API: compute_api.get, the guard, then instance.save.
     with main.reader.using(ctx) as session:
         inst = _get(session, uuid)
@@ -155,7 +155,7 @@ def nova_begin(ctx, uuid, matrix):
 def nova_finish(ctx, uuid, task_id):
     # The compute manager: instance.save(expected_task_state=rebooting),
     # the same read, compare and update in one transaction.
-    with db_engine.main.writer.using(ctx) as session:
+    with connections.main.writer.using(ctx) as session:
         inst = _get(session, uuid)
         if inst.task_state != "rebooting" or inst.task_id != task_id:
             raise exception.TaskAborted(uuid, "reboot", {}, {})

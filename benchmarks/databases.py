@@ -21,7 +21,7 @@ import uuid as uuidlib
 
 import sqlalchemy as sa
 
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 from vmstate.db import migration
 
 POSTGRESQL_ADMIN = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -55,9 +55,9 @@ def postgresql_database(admin_url=POSTGRESQL_ADMIN):
 @contextlib.contextmanager
 def vmstate_on(url):
     """vmstate.db on ``url``, migrated to head; yields the engine."""
-    facade = db_engine.main.make_new_manager()
+    facade = connections.main.make_new_manager()
     facade.configure(connection=url)
-    reset = db_engine.main.patch_factory(facade)
+    reset = connections.main.patch_factory(facade)
     try:
         engine = facade.writer.get_engine()
         migration.upgrade(engine=engine)

@@ -41,7 +41,7 @@ from oslo_db.sqlalchemy import test_fixtures
 from sqlalchemy import event as sa_event
 
 from vmstate.conf import CONF
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 from vmstate.db import migration
 
 # The system's temporary directory, read at import: oslotest points
@@ -60,7 +60,7 @@ def _template_path() -> str:
             directory = tempfile.mkdtemp(prefix="vmstate-schema-", dir=_TMP)
             atexit.register(shutil.rmtree, directory, True)
             path = os.path.join(directory, "template.sqlite")
-            facade = db_engine.main.make_new_manager()
+            facade = connections.main.make_new_manager()
             facade.configure(connection="sqlite:///" + path)
             try:
                 migration.upgrade(engine=facade.writer.get_engine())
@@ -85,10 +85,10 @@ class Database(fixtures.Fixture):
         self.path = os.path.join(directory, "vmstate.sqlite")
         shutil.copyfile(_template_path(), self.path)
         self.url = "sqlite:///" + self.path
-        facade = db_engine.main.make_new_manager()
+        facade = connections.main.make_new_manager()
         facade.configure(connection=self.url)
         self.useFixture(test_fixtures.ReplaceEngineFacadeFixture(
-            db_engine.main, facade))
+            connections.main, facade))
         self.addCleanup(facade.dispose_pool)
         CONF.set_override("connection", self.url, group="database")
         self.addCleanup(CONF.clear_override, "connection", group="database")

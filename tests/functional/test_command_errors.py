@@ -36,7 +36,7 @@ from vmstate.cmd import fake_compute
 from vmstate.cmd import manage
 from vmstate.cmd import status
 from vmstate.conf import CONF
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 UNREACHABLE_DB = ("[database]\nconnection = postgresql+psycopg2://u:p@"
                   "127.0.0.1:1/x\nmax_retries = 0\n")
@@ -100,7 +100,7 @@ class TestOneLine(base.TestCase):
         CONF.clear()
         # Nor started its database engine.
         fresh = test_fixtures.ReplaceEngineFacadeFixture(
-            db_engine.main, db_engine.main.make_new_manager())
+            connections.main, connections.main.make_new_manager())
         with fixtures.MonkeyPatch("sys.stdout", out), \
                 fixtures.MonkeyPatch("sys.stderr", err), fresh:
             code = main(list(args))

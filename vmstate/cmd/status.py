@@ -33,7 +33,7 @@ from vmstate import cmd
 from vmstate import exception
 from vmstate import matrix
 from vmstate.conf import CONF
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 from vmstate.db import migration
 
 Code = upgradecheck.Code
@@ -66,7 +66,7 @@ def check_schema(checks: object = None) -> Result:
     newer release's) is a Failure everywhere.
     """
     try:
-        engine = db_engine.get_engine()
+        engine = connections.get_engine()
         current = migration.version(engine)
     except (db_exc.DBError, sa_exc.SQLAlchemyError) as err:
         return Result(Code.FAILURE, "Cannot read the schema revision of "

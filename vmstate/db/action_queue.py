@@ -39,7 +39,7 @@ from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import cas
 from vmstate.db import conditions
-from vmstate.db import engine
+from vmstate.db import connections
 from vmstate.db import models
 
 _q = models.action_queue.c
@@ -119,7 +119,7 @@ def push(context: RequestContext, uuid: str, action: str, reason: str | None,
     """
     select = sa.select(*(_i[name] for name in cas.INSTANCE_COLUMNS)).where(
         _i.uuid == uuid, *cas.scope(context)).with_for_update()
-    with engine.writer(context) as conn:
+    with connections.writer(context) as conn:
         row = conn.execute(select).first()
         if row is None:
             raise exception.InstanceNotFound(uuid)
@@ -160,7 +160,7 @@ def entries(context: RequestContext, uuids: Sequence[str]
         return found
     stmt = (sa.select(*_ENTRY).where(_q.instance_uuid.in_(list(uuids)))
             .order_by(_q.id))
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         for row in conn.execute(stmt):
             found[row.instance_uuid].append(dict(row._mapping))
     return found
@@ -197,7 +197,7 @@ def instance_with_queue(context: RequestContext, uuid: str) -> dict[str, Any]:
     if cas.scope(context):
         stmt = _WITH_QUEUE_SCOPED
         params["project_id"] = context.project_id
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         rows = conn.execute(stmt, params).all()
     if not rows:
         raise exception.InstanceNotFound(uuid)
@@ -234,7 +234,7 @@ def instances_with_queues(context: RequestContext,
             .select_from(page.outerjoin(
                 models.action_queue, _q.instance_uuid == page.c.uuid))
             .order_by(page.c.created_at, page.c.id, _q.id))
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         rows = conn.execute(stmt).all()
         if not rows and marker is not None:
             db_api.check_marker(conn, context, marker)
@@ -255,7 +255,7 @@ def instances_with_queues(context: RequestContext,
 @db_api._retry
 def head(context: RequestContext, uuid: str) -> dict[str, Any] | None:
     """The oldest queued action of ``uuid``, or ``None``."""
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         row = conn.execute(_QUEUE.limit(1), {"uuid": uuid}).first()
     return None if row is None else dict(row._mapping)
 
@@ -280,7 +280,7 @@ def drop(context: RequestContext, entry_id: int) -> bool:
 
     :returns: whether this call removed it (``False``: someone else did).
     """
-    with engine.writer(context) as conn:
+    with connections.writer(context) as conn:
         done = conn.execute(sa.delete(models.action_queue).where(
             _q.id == entry_id))
         return done.rowcount == 1
@@ -292,7 +292,7 @@ def clear(context: RequestContext, uuid: str) -> list[dict[str, Any]]:
 
     :raises InstanceNotFound: no such instance visible to ``context``.
     """
-    with engine.writer(context) as conn:
+    with connections.writer(context) as conn:
         found = conn.execute(sa.select(_i.id).where(
             _i.uuid == uuid, *cas.scope(context))).first()
         if found is None:
@@ -309,6 +309,6 @@ def pending(context: RequestContext, limit: int) -> list[str]:
     """Up to ``limit`` instances with queued actions and no task running,
     those waiting longest first: one bounded statement (:data:`PENDING`).
     """
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         return [row.instance_uuid for row in
                 conn.execute(PENDING, {"limit": limit})]

@@ -57,7 +57,7 @@ from vmstate import states
 from vmstate.context import RequestContext
 from vmstate.db import cas
 from vmstate.db import conditions
-from vmstate.db import engine
+from vmstate.db import connections
 from vmstate.db import listeners
 from vmstate.db import models
 from vmstate.db.conditions import AllowedCells
@@ -121,7 +121,7 @@ def instance_get(context: RequestContext, uuid: str,
     :raises InstanceNotFound: when there is none, or it belongs to another
         project and ``context`` is not admin.
     """
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         row = cas.read_instance(conn, context, uuid, launched=with_launched)
     if row is None:
         raise exception.InstanceNotFound(uuid)
@@ -153,7 +153,7 @@ def instance_list(context: RequestContext,
     """
     stmt = page_statement(context, filters, limit, marker, sort_key,
                           sort_dir)
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         rows = conn.execute(stmt).all()
         if not rows and marker is not None:
             check_marker(conn, context, marker)
@@ -255,7 +255,7 @@ def instance_events(context: RequestContext, uuid: str,
                               or not isinstance(limit, int) or limit < 0):
         raise exception.Invalid("limit must be an integer >= 0")
     events = models.instance_events
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         if not visible(conn, context, uuid):
             raise exception.InstanceNotFound(uuid)
         stmt = (sa.select(events)
@@ -282,7 +282,7 @@ def origin_vm_state(context: RequestContext, uuid: str, actions: Sequence[str]
     :raises InstanceNotFound: as :func:`instance_get`.
     """
     events = models.instance_events
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         if not visible(conn, context, uuid):
             raise exception.InstanceNotFound(uuid)
         return conn.execute(
@@ -597,7 +597,7 @@ def _begun_from(context: RequestContext, uuid: str,
     this read needs no lock."""
     events = models.instance_events
     ev = events.c
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         if not visible(conn, context, uuid):
             raise exception.InstanceNotFound(uuid)
         rows = {row.version: row for row in conn.execute(
@@ -644,7 +644,7 @@ def _exactly_once(context: RequestContext, change: cas.Change,
     """
     change.attempts += 1
     result: dict[str, Any] | None = None
-    with engine.writer(context) as conn:
+    with connections.writer(context) as conn:
         if change.attempts > 1:
             result = cas.committed(conn, context, change)
         if result is None:

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from vmstate import states
 from vmstate.context import RequestContext
 from vmstate.db import api as db_api
-from vmstate.db import engine
+from vmstate.db import connections
 from vmstate.db import models
 
 #: The history action of a transition made by a timeout.
@@ -120,7 +120,7 @@ def clear(context: RequestContext, uuid: str, task_state: str | None = None,
         stmt = stmt.where(_f.task_state == task_state)
     if before is not None:
         stmt = stmt.where(_f.updated_at <= before)
-    with engine.writer(context) as conn:
+    with connections.writer(context) as conn:
         return int(conn.execute(stmt).rowcount)
 
 
@@ -132,7 +132,7 @@ def for_instance(context: RequestContext,
     is still shown until its deletion)."""
     stmt = sa.select(_f.task_state, _f.count, _f.last_action,
                      _f.updated_at).where(_f.instance_uuid == uuid)
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         return {row.task_state: {"count": row.count,
                                  "last_action": row.last_action,
                                  "updated_at": row.updated_at}

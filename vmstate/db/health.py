@@ -25,7 +25,7 @@ disk write and no history.
 import sqlalchemy as sa
 
 from vmstate.context import RequestContext
-from vmstate.db import engine
+from vmstate.db import connections
 from vmstate.db import models
 
 
@@ -45,12 +45,12 @@ def check(context: RequestContext) -> None:
     """
     inst = models.instances
     try:
-        with engine.reader(context) as conn:
+        with connections.reader(context) as conn:
             conn.execute(sa.select(inst.c.id).limit(1)).all()
     except Exception as err:
         raise StoreUnusable("cannot read: %s" % _first_line(err)) from err
     try:
-        with engine.writer(context) as conn:
+        with connections.writer(context) as conn:
             conn.execute(sa.update(inst).where(sa.false())
                          .values(version=inst.c.version))
             raise _Rollback()

@@ -42,7 +42,7 @@ from vmstate import exception
 from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import cas
-from vmstate.db import engine
+from vmstate.db import connections
 from vmstate.db import failures
 from vmstate.db import listeners
 from vmstate.db import models
@@ -79,7 +79,7 @@ def expired(context: RequestContext, task_states: Sequence[str],
     """
     if not task_states:
         return []
-    with engine.reader(context) as conn:
+    with connections.reader(context) as conn:
         rows = conn.execute(EXPIRED, {"task_states": sorted(task_states),
                                       "cutoff": cutoff, "limit": limit})
         return [dict(row._mapping) for row in rows]
@@ -129,7 +129,7 @@ def expire(context: RequestContext, uuid: str, task_id: str, task_state: str,
     @db_api._retry
     def attempt() -> dict[str, Any]:
         attempts[0] += 1
-        with engine.writer(context) as conn:
+        with connections.writer(context) as conn:
             if attempts[0] > 1:
                 probe = cas.Change(uuid, action, None, _no_build, {},
                                    expected, now,
@@ -216,7 +216,7 @@ def heartbeat(context: RequestContext, uuid: str, task_id: str,
 @db_api._retry
 def _apply_heartbeat(context: RequestContext,
                      change: cas.Change) -> dict[str, Any]:
-    with engine.writer(context) as conn:
+    with connections.writer(context) as conn:
         return cas.apply(conn, context, change)
 
 

@@ -31,7 +31,7 @@ from alembic import script as alembic_script
 from alembic.runtime import migration as alembic_migration
 import sqlalchemy as sa
 
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                           "migrations")
@@ -73,7 +73,7 @@ def _current(connection: sa.Connection) -> str | None:
 
 def version(engine: sa.engine.Engine | None = None) -> str | None:
     """The database's schema revision (``None``: no schema yet)."""
-    engine = engine or db_engine.get_engine()
+    engine = engine or connections.get_engine()
     with engine.connect() as connection:
         return _current(connection)
 
@@ -81,7 +81,7 @@ def version(engine: sa.engine.Engine | None = None) -> str | None:
 def upgrade(revision: str = "head",
             engine: sa.engine.Engine | None = None) -> None:
     """Upgrade the schema to ``revision`` (``vmstate-manage db sync``)."""
-    engine = engine or db_engine.get_engine()
+    engine = engine or connections.get_engine()
     with _exclusive(engine) as connection:
         command.upgrade(_config(connection), revision)
         connection.commit()
@@ -98,7 +98,7 @@ def ensure_schema(engine: sa.engine.Engine | None = None) -> bool:
 
     :returns: whether this call migrated anything.
     """
-    engine = engine or db_engine.get_engine()
+    engine = engine or connections.get_engine()
     target = head()
     if version(engine) == target:
         return False

@@ -34,7 +34,7 @@ from vmstate import states
 from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import cas
-from vmstate.db import engine
+from vmstate.db import connections
 from vmstate.db import failures
 from vmstate.db import listeners
 from vmstate.db import models
@@ -125,7 +125,7 @@ def clear_error(context: RequestContext, uuid: str, reason: str,
 
     @db_api._retry
     def attempt() -> dict[str, Any]:
-        with engine.writer(context) as conn:
+        with connections.writer(context) as conn:
             change = holder.get("change")
             if change is not None:
                 done = cas.committed(conn, context, change)

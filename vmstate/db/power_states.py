@@ -30,7 +30,7 @@ from vmstate import exception
 from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import cas
-from vmstate.db import engine
+from vmstate.db import connections
 from vmstate.db import listeners
 from vmstate.db import models
 
@@ -70,7 +70,7 @@ def report(context: RequestContext, uuid: str,
 @db_api._retry
 def _apply(context: RequestContext, change: cas.Change) -> dict[str, Any]:
     change.attempts += 1
-    with engine.writer(context) as conn:
+    with connections.writer(context) as conn:
         if change.attempts > 1:
             done = cas.committed(conn, context, change)
             if done is not None:

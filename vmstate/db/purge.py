@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from vmstate import exception
 from vmstate import states
 from vmstate.context import RequestContext
-from vmstate.db import engine
+from vmstate.db import connections
 from vmstate.db import models
 
 #: Instances per transaction.
@@ -74,7 +74,7 @@ def purge_deleted(context: RequestContext, before: datetime.datetime,
     removed = 0
     batches = 0
     while max_batches is None or batches < max_batches:
-        with engine.writer(context) as conn:
+        with connections.writer(context) as conn:
             uuids = [r.uuid for r in conn.execute(
                 sa.select(inst.c.uuid).where(_purgeable(before))
                 .order_by(inst.c.id).limit(batch_size))]

@@ -17,7 +17,7 @@ import json
 from tests import db_fixture
 from tests.functional.api import base
 from vmstate import states
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 A, OWN, X, S = base.ADMIN, base.OWNER, base.OTHER, base.SERVICE
 CONTRACT_VIEW = {"uuid", "project_id", "vm_state", "task_state",
@@ -139,7 +139,7 @@ class TestShow(base.APITestCase):
 
     def test_one_statement_with_or_without_a_queue(self):
         inst = self.create(task_state="rebooting", vm_state="active")
-        engine = db_engine.get_engine()
+        engine = connections.get_engine()
         counter = self.useFixture(db_fixture.StatementCounter(engine))
         res = self.get("/v1/instances/%s" % inst["uuid"], headers=OWN)
         self.assertNotIn("queue", res.json["instance"])
@@ -555,7 +555,7 @@ class TestStatementsPerRequest(base.APITestCase):
 
     def counter(self):
         return self.useFixture(db_fixture.StatementCounter(
-            db_engine.get_engine()))
+            connections.get_engine()))
 
     def test_a_list_page_is_one_statement(self):
         for _ in range(3):

@@ -19,7 +19,7 @@ import webtest
 from tests.functional.api import base
 from vmstate.api import app as api_app
 from vmstate.conf import CONF
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 EVIL = {"Host": "evil.example:666"}
 PUBLIC = "https://vmstate.example.com:8443/state"
@@ -96,7 +96,7 @@ class LinksTestCase(base.APITestCase):
 class TestHealthcheck(base.APITestCase):
 
     def db_engine(self):
-        return db_engine.get_engine()
+        return connections.get_engine()
 
     def test_healthy(self):
         res = self.app.get("/healthcheck", status=200)

@@ -119,8 +119,8 @@ class TestWait(WaitAPITestCase):
         self.assertEqual([2, 3, 4, 5], [e["version"] for e in events])
 
     def db_engine(self):
-        from vmstate.db import engine
-        return engine.get_engine()
+        from vmstate.db import connections
+        return connections.get_engine()
 
     def test_failed_on_error(self):
         inst = self.create(vm_state="active", task_state=None)

@@ -37,7 +37,7 @@ from tests import db_fixture
 from vmstate import context
 from vmstate import states
 from vmstate.db import api
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 from vmstate.db import migration
 from vmstate.db import models
 
@@ -58,7 +58,7 @@ def _sqlite_base_url() -> sa.engine.URL:
 
 class _Facade:
     def get_enginefacade(self):
-        return db_engine.main
+        return connections.main
 
 
 class _SQLiteFile:

@@ -23,7 +23,7 @@ from oslo_utils import timeutils
 from vmstate import context
 from vmstate import lifecycle
 from vmstate.conf import CONF
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 from vmstate.lifecycle import sweeper
 
 
@@ -44,7 +44,7 @@ def sweep(url, timeouts, now, barrier, results):
     except Exception as err:
         results.put(("error", repr(err), 0, []))
     finally:
-        db_engine.main.dispose_pool()
+        connections.main.dispose_pool()
 
 
 def reboot_forever(url, uuid, started):

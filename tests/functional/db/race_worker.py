@@ -21,7 +21,7 @@ from vmstate import context
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate.conf import CONF
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 ACTIONS = ("reboot", "stop", "pause", "suspend", "rebuild", "rescue",
            "snapshot", "shelve")
@@ -59,4 +59,4 @@ def race(url, uuid, worker, rounds, barrier, results):
     CONF.set_override("connection", url, group="database")
     contend(context.get_admin_context(), uuid, worker, rounds, barrier,
             results.put)
-    db_engine.main.dispose_pool()
+    connections.main.dispose_pool()

@@ -15,7 +15,7 @@
 from tests.functional.db import base
 from vmstate import exception
 from vmstate.db import api
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 
 class _Exact:
@@ -41,9 +41,9 @@ class _Exact:
     def test_four_byte_text(self):
         # Through the facade production builds from [database] connection
         # (for MySQL: a 4-byte charset), not the test fixture's engine.
-        facade = db_engine.main.make_new_manager()
+        facade = connections.main.make_new_manager()
         self.flags(group="database", connection=self.url)
-        self.addCleanup(db_engine.main.patch_factory(facade))
+        self.addCleanup(connections.main.patch_factory(facade))
         self.addCleanup(facade.dispose_pool)
         inst = self.create(self.admin)
         after = api.transition(self.admin, inst["uuid"],

@@ -21,7 +21,7 @@ import webtest
 from tests.functional.db import base
 from vmstate.api import app as api_app
 from vmstate.conf import CONF
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 
 class HealthMixin:
@@ -36,7 +36,7 @@ class HealthMixin:
 
     def read_only_sessions(self):
         """Every new connection of vmstate's engine is read-only."""
-        engine = db_engine.get_engine()
+        engine = connections.get_engine()
 
         def read_only(dbapi_connection, record):
             cursor = dbapi_connection.cursor()

@@ -13,7 +13,7 @@
 """The pools vmstate's facade builds: connections are reused, and a
 connection is pinged only after sitting idle, on every backend.
 
-These engines are vmstate's own facade (``vmstate.db.engine``) on the
+These engines are vmstate's own facade (``vmstate.db.connections``) on the
 opportunistic test database, not the engine oslo.db's fixtures
 provisioned (which never passes through vmstate's engine hook).
 """
@@ -25,16 +25,16 @@ import sqlalchemy as sa
 from tests import concurrency
 from tests.functional.db import base
 from vmstate.db import api
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 
 class _Pooled:
 
     def setUp(self):
         super().setUp()
-        self.facade = db_engine.main.make_new_manager()
+        self.facade = connections.main.make_new_manager()
         self.facade.configure(connection=self.url, max_retries=0)
-        self.addCleanup(db_engine.main.patch_factory(self.facade))
+        self.addCleanup(connections.main.patch_factory(self.facade))
         self.addCleanup(self.facade.dispose_pool)
         self.pooled = self.facade.writer.get_engine()
         self.connects = []
@@ -92,7 +92,7 @@ class _Pooled:
         inst = api.instance_create(self.admin, {"vm_state": "active",
                                                 "task_state": None})
         self.pings.clear()
-        with mock.patch.object(db_engine, "PING_AFTER_IDLE", 0.0):
+        with mock.patch.object(connections, "PING_AFTER_IDLE", 0.0):
             api.instance_get(self.admin, inst["uuid"])
         if self.backend == "sqlite":
             # No server to lose: the file's connection is never pinged.
@@ -104,7 +104,7 @@ class _Pooled:
         api.instance_get(self.admin, inst["uuid"])
         self._kill_other_sessions()
         self.connects.clear()
-        with mock.patch.object(db_engine, "PING_AFTER_IDLE", 0.0):
+        with mock.patch.object(connections, "PING_AFTER_IDLE", 0.0):
             found = api.instance_get(self.admin, inst["uuid"])
         self.assertEqual(inst["uuid"], found["uuid"])
         self.assertEqual([1], self.connects)

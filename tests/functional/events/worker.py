@@ -23,7 +23,7 @@ from vmstate import context
 from vmstate import events
 from vmstate import lifecycle
 from vmstate.conf import CONF
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 
 def run_actions(url, uuid, actions, go, results, driver="postgresql",
@@ -55,4 +55,4 @@ def run_actions(url, uuid, actions, go, results, driver="postgresql",
         results.put("error: %r" % err)
     finally:
         events.get().close()
-        db_engine.main.dispose_pool()
+        connections.main.dispose_pool()

@@ -31,7 +31,7 @@ from vmstate import exception
 from vmstate import lifecycle
 from vmstate.api.middleware import ComputeGuard
 from vmstate.db import api as db_api
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 SERVICE_ANSWER = {"ok": True}
 
@@ -323,9 +323,9 @@ class TestOwnConfiguration(base.TestCase):
                               "sqlite:///%s/host/nova.sqlite" % tmp,
                               "database")
         self.flags(group="database", connection=ours)
-        facade = db_engine.main.make_new_manager()
-        with mock.patch.object(db_engine, "main", facade):
-            engine = db_engine.get_engine()
+        facade = connections.main.make_new_manager()
+        with mock.patch.object(connections, "main", facade):
+            engine = connections.get_engine()
             self.addCleanup(facade.dispose_pool)
             self.assertEqual(ours, str(engine.url))
         self.assertFalse(os.path.exists(os.path.join(tmp, "host")))

@@ -20,19 +20,19 @@ from tests import base
 from tests import concurrency
 from vmstate import context
 from vmstate.db import api
-from vmstate.db import engine as db_engine
+from vmstate.db import connections
 
 
 class TestConnectFailures(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.facade = db_engine.main.make_new_manager()
+        self.facade = connections.main.make_new_manager()
         # Nothing listens on port 1: the driver fails while connecting,
         # before any statement, as with a server that is down.
         self.flags(group="database",
                    connection="postgresql+psycopg2://vmstate@127.0.0.1:1/x")
-        self.addCleanup(db_engine.main.patch_factory(self.facade))
+        self.addCleanup(connections.main.patch_factory(self.facade))
         self.addCleanup(self.facade.dispose_pool)
         self.ctx = context.get_admin_context()
 
@@ -40,7 +40,7 @@ class TestConnectFailures(base.TestCase):
         def use(transaction):
             with transaction(self.ctx) as conn:
                 conn.exec_driver_sql("SELECT 1")
-        for transaction in (db_engine.reader, db_engine.writer):
+        for transaction in (connections.reader, connections.writer):
             self.assertRaises(db_exc.DBConnectionError, use, transaction)
 
     def test_db_api_retries_then_gives_up_with_connection_error(self):
@@ -50,12 +50,12 @@ class TestConnectFailures(base.TestCase):
         self.assertGreater(sleep.call_count, 0)
 
     def test_errors_of_statements_are_left_to_oslo_db(self):
-        facade = db_engine.main.make_new_manager()
+        facade = connections.main.make_new_manager()
         self.flags(group="database", connection="sqlite://")
-        reset = db_engine.main.patch_factory(facade)
+        reset = connections.main.patch_factory(facade)
         try:
             def bad_sql():
-                with db_engine.reader(self.ctx) as conn:
+                with connections.reader(self.ctx) as conn:
                     conn.exec_driver_sql("SELECT * FROM no_such_table")
             err = self.assertRaises(db_exc.DBError, bad_sql)
             self.assertNotIsInstance(err, db_exc.DBConnectionError)
@@ -80,7 +80,7 @@ class TestSQLiteWritersInTurn(base.TestCase):
         order = []
 
         def first():
-            with db_engine.writer(self.ctx) as conn:
+            with connections.writer(self.ctx) as conn:
                 conn.exec_driver_sql("SELECT 1")
                 order.append("first in")
                 first_in.set()
@@ -89,7 +89,7 @@ class TestSQLiteWritersInTurn(base.TestCase):
 
         def second():
             first_in.wait(10)
-            with db_engine.writer(self.ctx) as conn:
+            with connections.writer(self.ctx) as conn:
                 order.append("second in")
                 conn.exec_driver_sql("SELECT 1")
 
@@ -110,10 +110,10 @@ class TestSQLiteWritersInTurn(base.TestCase):
         read = []
 
         def reader():
-            with db_engine.reader(context.get_admin_context()) as conn:
+            with connections.reader(context.get_admin_context()) as conn:
                 read.append(conn.exec_driver_sql("SELECT 1").scalar())
 
-        with db_engine.writer(self.ctx) as conn:
+        with connections.writer(self.ctx) as conn:
             conn.exec_driver_sql("SELECT 1")
             thread = concurrency.Background(reader, name="reader",
                                             test=self)

@@ -31,8 +31,8 @@ from vmstate.db import migration
 # Several processes create the same new SQLite database at once.
 _ENSURE = textwrap.dedent("""
     import sys, time
-    from vmstate.db import engine, migration
-    engine.main.configure(connection=sys.argv[1])
+    from vmstate.db import connections, migration
+    connections.main.configure(connection=sys.argv[1])
     time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
     print(migration.ensure_schema())
 """)

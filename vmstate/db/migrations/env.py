@@ -51,8 +51,8 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from vmstate.db import engine
-    with engine.get_engine().connect() as connection:
+    from vmstate.db import connections
+    with connections.get_engine().connect() as connection:
         _run(connection)
         connection.commit()
 
