@@ -58,10 +58,10 @@ import sqlalchemy as sa
 from vmstate import context
 from vmstate import exception
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate.db import api
 from vmstate.db import connections
 from vmstate.db import models
+from vmstate.matrix import loader
 
 MAX_STATEMENTS = 2
 MIN_SPEEDUP = 1.5
@@ -174,7 +174,7 @@ def measure(url, cycles, repeat):
     with databases.vmstate_on(url) as engine:
         counter = Counter(engine)
         ctx = context.get_admin_context()
-        matrix = matrix_mod.load(["nova"])
+        matrix = loader.load(["nova"])
         patterns = {"vmstate": (vmstate_begin, vmstate_finish),
                     "nova": (nova_begin, nova_finish)}
         uuids = {name: api.instance_create(

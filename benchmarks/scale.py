@@ -44,10 +44,10 @@ import sqlalchemy as sa
 
 from vmstate import context
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate.db import action_queue
 from vmstate.db import api
 from vmstate.db import heartbeats
+from vmstate.matrix import loader
 
 MAX_GROWTH = 1.5
 PROJECTS = 100
@@ -156,7 +156,7 @@ def operations(conn, size):
     member = context.RequestContext(project_id="project-42", user_id="user",
                                     roles=["member"], is_admin=False,
                                     overwrite=False)
-    matrix = matrix_mod.get()
+    matrix = loader.get()
     middle = uuid_of(conn, size // 2 + 1)       # n % 100 == 1: active
     last = uuid_of(conn, size - 58)             # n % 100 == 42: rebooting
 

@@ -38,7 +38,6 @@ from nova.compute import api as compute_api
 from nova.compute import task_states
 from nova.compute import vm_states
 
-from vmstate import matrix as matrix_mod
 from vmstate.matrix import loader
 
 #: vmstate action -> the method of nova.compute.api.API that checks it,
@@ -118,7 +117,7 @@ def compare(matrix: Any) -> tuple[int, list[str], list[str], int]:
 
 def main() -> int:
     matrix = loader.load(["nova"])
-    matrix_mod.set_default(matrix)
+    loader.set_default(matrix)
     cells, differences, unchecked, skipped = compare(matrix)
     print("nova plugin against nova.compute.api's check_instance_state: "
           "%d cells, %d differ (%d more explained: vm_state deleted, "

@@ -83,7 +83,8 @@ import time
 from typing import Any
 from urllib import parse
 
-from vmstate import matrix as matrix_mod
+from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 PROGRESS = "progress"
 DELETE = "delete"
@@ -359,7 +360,7 @@ def _one(client: Client | Balanced, rng: random.Random, uuid: str,
 
 
 def audit(url: str | list[str], headers: dict[str, str], uuids: list[str],
-          matrix: matrix_mod.Matrix, ledger: Ledger,
+          matrix: Matrix, ledger: Ledger,
           swept: tuple[str, ...] = (TIMEOUT,)) -> int:
     """Check every history; returns the number of events read.
 
@@ -384,7 +385,7 @@ def audit(url: str | list[str], headers: dict[str, str], uuids: list[str],
 
 
 def _audit_one(uuid: str, instance: dict[str, Any],
-               events: list[dict[str, Any]], matrix: matrix_mod.Matrix,
+               events: list[dict[str, Any]], matrix: Matrix,
                ledger: Ledger, swept: tuple[str, ...] = (TIMEOUT,)) -> None:
     bad = ledger.violations.append
     for event in events:
@@ -453,7 +454,7 @@ def _audit_one(uuid: str, instance: dict[str, Any],
 
 
 def _audit_promises(uuid: str, events: list[dict[str, Any]],
-                    matrix: matrix_mod.Matrix, ledger: Ledger) -> None:
+                    matrix: Matrix, ledger: Ledger) -> None:
     """Issue 11's invariants: nothing leaves deleted, only a task's owner
     changes it, one resize is confirmed or reverted at most once."""
     bad = ledger.violations.append
@@ -477,7 +478,7 @@ def _audit_promises(uuid: str, events: list[dict[str, Any]],
 
 
 def _owner_or_admin(uuid: str, event: dict[str, Any], running: str | None,
-                    matrix: matrix_mod.Matrix, ledger: Ledger) -> bool:
+                    matrix: Matrix, ledger: Ledger) -> bool:
     action = event["action"]
     if action in ADMIN_ACTIONS:
         return True
@@ -501,7 +502,7 @@ def _owner_or_admin(uuid: str, event: dict[str, Any], running: str | None,
 
 
 def _audit_resizes(uuid: str, events: list[dict[str, Any]],
-                   matrix: matrix_mod.Matrix, ledger: Ledger) -> None:
+                   matrix: Matrix, ledger: Ledger) -> None:
     bad = ledger.violations.append
     ends = {matrix.definition(a).begins: a for a in RESIZE_ENDS
             if a in matrix.actions}
@@ -530,7 +531,7 @@ def _audit_resizes(uuid: str, events: list[dict[str, Any]],
 
 
 def _audit_guard(uuid: str, events: list[dict[str, Any]],
-                 matrix: matrix_mod.Matrix, ledger: Ledger) -> None:
+                 matrix: Matrix, ledger: Ledger) -> None:
     """One begin per request through the guard (see the module's text)."""
     bad = ledger.violations.append
     by_request: dict[str, list[dict[str, Any]]] = collections.defaultdict(
@@ -645,13 +646,13 @@ def workload(url: str | list[str], uuids: list[str], ledger: Ledger,
              clients: int = 8,
              operations: int = 400, seed: int = 1,
              headers: dict[str, str] | None = None,
-             matrix: matrix_mod.Matrix | None = None) -> None:
+             matrix: Matrix | None = None) -> None:
     """``operations`` random operations from ``clients`` threads.
 
     ``url``: one API, or several that each client picks from at random
     for each request (see :class:`Balanced`).
     """
-    matrix = matrix or matrix_mod.load(["nova"])
+    matrix = matrix or loader.load(["nova"])
     actions = sorted(a for a in matrix.actions if a != DELETE)
     # task_state -> the vm_state its action completes in.
     completes = {d.begins: d.completes for d in matrix.actions.values()
@@ -675,7 +676,7 @@ def _clients(operate: list[Callable[[], None]]) -> None:
 def run(url: str | list[str], clients: int = 8, operations: int = 400,
         instances: int = 6, seed: int = 1,
         headers: dict[str, str] | None = None,
-        matrix: matrix_mod.Matrix | None = None,
+        matrix: Matrix | None = None,
         compute_url: str | None = None, guard_clients: int = 4,
         guard_operations: int = 0) -> tuple[Ledger, int]:
     """Create, work, audit; returns the ledger and the events read.
@@ -683,7 +684,7 @@ def run(url: str | list[str], clients: int = 8, operations: int = 400,
     With ``compute_url`` and ``guard_operations``, the guard workload
     runs at the same time as the API's.
     """
-    matrix = matrix or matrix_mod.load(["nova"])
+    matrix = matrix or loader.load(["nova"])
     uuids = create_instances(url, instances, headers)
     ledger = Ledger()
     with futures.ThreadPoolExecutor(1) as pool:

@@ -33,7 +33,8 @@ from typing import Any
 from typing import TypeVar
 import weakref
 
-from vmstate import matrix as matrix_mod
+from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,7 +53,7 @@ class _Refresher:
         self.action = action
         self.setter = setter
 
-    def __call__(self, matrix: matrix_mod.Matrix) -> None:
+    def __call__(self, matrix: Matrix) -> None:
         if self.action not in matrix.actions:
             # A matrix without this action must not leave the other
             # guards half switched: this one refuses every call instead,
@@ -63,12 +64,12 @@ class _Refresher:
         self.setter(dict(matrix.action_cells(self.action)), matrix)
 
 
-def _refresh_all(matrix: matrix_mod.Matrix) -> None:
+def _refresh_all(matrix: Matrix) -> None:
     for refresher in list(_refreshers):
         refresher(matrix)
 
 
-matrix_mod.subscribe(_refresh_all)
+loader.subscribe(_refresh_all)
 
 
 def _states(instance: Any) -> tuple[Any, Any, Any]:
@@ -80,7 +81,7 @@ def _states(instance: Any) -> tuple[Any, Any, Any]:
                 instance["task_state"])
 
 
-def _refuse(matrix: matrix_mod.Matrix, action: str, instance: Any) -> None:
+def _refuse(matrix: Matrix, action: str, instance: Any) -> None:
     """The slow path: allow a cell outside the vocabulary, or raise."""
     uuid, vm_state, task_state = _states(instance)
     if matrix.is_allowed(action, vm_state, task_state):
@@ -202,14 +203,14 @@ def check_vm_state(action: str) -> Callable[[F], F]:
     :raises InstanceInvalidState: at call time (HTTP 409), with Nova's
         message and the allowed actions.
     """
-    matrix = matrix_mod.get()
+    matrix = loader.get()
     matrix.cells(action)
 
     def decorator(f: F) -> F:
         wrapper, setter = _generate(f, action)
         functools.update_wrapper(wrapper, f)
         refresher = _Refresher(action, setter)
-        refresher(matrix_mod.get())
+        refresher(loader.get())
         _refreshers.add(refresher)
         wrapper.guarded_action = action  # type: ignore[attr-defined]
         # The wrapper owns its refresher; the guard forgets it with the

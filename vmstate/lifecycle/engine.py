@@ -40,7 +40,6 @@ from typing import Any
 from oslo_log import log as logging
 
 from vmstate import context as vm_context
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.db import action_queue
 from vmstate.db import failures as db_failures
@@ -49,6 +48,7 @@ from vmstate.db import overrides
 from vmstate.lifecycle import notifications
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import timeouts
+from vmstate.matrix import loader
 
 LOG = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ def after_commit(instance: dict[str, Any]) -> None:
     after = event["to"]["task_state"]
     action = event["action"]
     admin = vm_context.get_admin_context()
-    matrix = matrix_mod.get()
+    matrix = loader.get()
     if (before is not None and after != before
             and action != db_failures.TIMEOUT
             and event["to"]["vm_state"] != states.ERROR

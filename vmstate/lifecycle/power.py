@@ -47,7 +47,6 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from vmstate import exception
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.conf import CONF
 from vmstate.conf import lifecycle as lifecycle_conf
@@ -56,6 +55,7 @@ from vmstate.db import api as db_api
 from vmstate.db import power_states
 from vmstate.lifecycle import tasks
 from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 LOG = logging.getLogger(__name__)
 
@@ -122,7 +122,7 @@ def report(context: RequestContext, uuid: str, power_state: int,
             or not drifting(instance, now, CONF.lifecycle.power_drift_grace)
             or handled(instance)):
         return result
-    matrix = matrix or matrix_mod.get()
+    matrix = matrix or loader.get()
     waited = (now - instance["state_changed_at"]).total_seconds()
     why = ("observed power_state %s (%s) on an active instance for %d s "
            "(grace %g s)" % (

@@ -54,15 +54,16 @@ from oslo_log import log as logging
 
 from vmstate import context as vm_context
 from vmstate import exception
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.conf import CONF
 from vmstate.db import action_queue
 from vmstate.db import api as db_api
 from vmstate.lifecycle import notifications
 from vmstate.lifecycle import tasks
+from vmstate.matrix import OTHER
 from vmstate.matrix import ActionDef
 from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 LOG = logging.getLogger(__name__)
 
@@ -151,7 +152,7 @@ def coalesce(matrix: Matrix, vm_state: str, running: str | None,
     if possible is not None and not any(
             matrix.is_allowed(action, s, None) for s in possible):
         starts = sorted({vm for vm, task in matrix.cells(action)
-                         if task is None and vm != matrix_mod.OTHER})
+                         if task is None and vm != OTHER})
         raise _refused(action, "the matrix allows it from none of the "
                                "vm_states the instance can be in after "
                                "%s (%s); it needs %s" % (
@@ -219,7 +220,7 @@ def request(context: vm_context.RequestContext, uuid: str, action: str,
         instance is idle (nothing queued would change that).
     :raises Conflict: the queue refused it (see :func:`coalesce`).
     """
-    matrix = matrix or matrix_mod.get()
+    matrix = matrix or loader.get()
     matrix.definition(action)
     if queue is None:
         queue = CONF.lifecycle.queue_actions
@@ -285,7 +286,7 @@ def drain(uuid: str, matrix: Matrix | None = None) -> list[tasks.Task]:
 
     :returns: the actions started, in order.
     """
-    matrix = matrix or matrix_mod.get()
+    matrix = matrix or loader.get()
     admin = vm_context.get_admin_context()
     started: list[tasks.Task] = []
     # Bounded: entries may be added meanwhile; the next drain takes them.

@@ -29,11 +29,11 @@ from typing import Any
 from oslo_utils import timeutils
 
 from vmstate import exception
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.context import RequestContext
 from vmstate.db import overrides
 from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 #: The vm_states a reset may set (Nova's os-resetState).
 RESET_VM_STATES = (states.ACTIVE, states.ERROR)
@@ -54,7 +54,7 @@ def reset_state(context: RequestContext, uuid: str, vm_state: str, reason: str,
     :raises InstanceNotFound: no such instance visible to ``context``.
     :raises StateConflict: the instance is deleted.
     """
-    matrix = matrix or matrix_mod.get()
+    matrix = matrix or loader.get()
     allowed = [s for s in RESET_VM_STATES if s in matrix.vm_states]
     if vm_state not in allowed:
         raise exception.Invalid("An instance can be reset to %s, not %r" % (
@@ -83,6 +83,6 @@ def clear_error(context: RequestContext, uuid: str, reason: str,
     :raises StateConflict: not in error, no vm_state to return to, or a
         transient one.
     """
-    matrix = matrix or matrix_mod.get()
+    matrix = matrix or loader.get()
     return overrides.clear_error(context, uuid, reason,
                                  transient=matrix.transient)

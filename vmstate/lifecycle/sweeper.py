@@ -36,13 +36,13 @@ from typing import Any
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
-from vmstate import matrix as matrix_mod
 from vmstate.conf import CONF
 from vmstate.db import action_queue
 from vmstate.db import heartbeats
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import timeouts
 from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 LOG = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class Sweeper:
         :raises MatrixError: the timeout configuration names unknown
             task_states.
         """
-        matrix = self.matrix or matrix_mod.get()
+        matrix = self.matrix or loader.get()
         now = now or timeutils.utcnow()
         batch = self.batch or CONF.lifecycle.sweep_batch
         policy = timeouts.policy(matrix)

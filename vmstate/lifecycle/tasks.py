@@ -37,7 +37,6 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from vmstate import exception
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.context import RequestContext
 from vmstate.db import api as db_api
@@ -45,6 +44,7 @@ from vmstate.db import cas
 from vmstate.db.conditions import AllowedCells
 from vmstate.matrix import ActionDef
 from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 LOG = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def begin(context: RequestContext, uuid: str, action: str,
     history row names the substitute and why). Each is one UPDATE that
     checks the instance's history in its WHERE clause.
     """
-    matrix = matrix or matrix_mod.get()
+    matrix = matrix or loader.get()
     definition = matrix.definition(action)
     substitute = definition.unlaunched
     if substitute is None or substitute not in matrix.actions:
@@ -203,7 +203,7 @@ def adopt(context: RequestContext, uuid: str, task_id: str | None = None,
             {"task_id": task_id or states.ANY},
             {"vm_state": instance["vm_state"],
              "task_state": instance["task_state"], "task_id": running})
-    definition = _definition(matrix or matrix_mod.get(),
+    definition = _definition(matrix or loader.get(),
                              instance["task_action"], instance["task_state"])
     return Task(context, instance, definition, owns_task=True)
 

@@ -53,13 +53,13 @@ from oslo_utils import timeutils
 
 from vmstate import context as vm_context
 from vmstate import exception
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.conf import CONF
 from vmstate.conf import lifecycle as lifecycle_conf
 from vmstate.db import heartbeats
 from vmstate.lifecycle import tasks
 from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 LOG = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def policy(matrix: Matrix | None = None) -> Policy:
         the matrix does not know (the service must not start).
     :raises ConfigFileValueError: a malformed ``task_timeouts`` value.
     """
-    matrix = matrix or matrix_mod.get()
+    matrix = matrix or loader.get()
     opts = CONF.lifecycle
     configured = tuple(sorted(opts.task_timeouts.items()))
     return _policy(matrix, configured, float(opts.default_task_timeout),
@@ -201,7 +201,7 @@ def fire(context: vm_context.RequestContext, expired: Mapping[str, Any],
 
     :raises DBError: the database failed after retries (nothing changed).
     """
-    matrix = matrix or matrix_mod.get()
+    matrix = matrix or loader.get()
     now = now or timeutils.utcnow()
     uuid = expired["uuid"]
     task_state = expired["task_state"]

@@ -62,13 +62,13 @@ from typing import Any
 
 from vmstate import events
 from vmstate import exception
-from vmstate import matrix as matrix_mod
 from vmstate.conf import CONF
 from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.lifecycle import reachability
 from vmstate.lifecycle import shared_read
 from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 REACHED = "reached"
 FAILED = "failed"
@@ -169,7 +169,7 @@ def wait_for(context: RequestContext, uuid: str, states: str | Iterable[str],
     :raises InstanceNotFound: no such instance visible to ``context``.
     :raises EventBusError: the configured bus cannot work.
     """
-    matrix = matrix or matrix_mod.get()
+    matrix = matrix or loader.get()
     targets = _targets(states, matrix)
     seconds = _seconds(timeout)
     deadline = time.monotonic() + seconds

@@ -21,10 +21,10 @@ from tests import db_fixture
 from tests.functional.db import base
 from vmstate import exception
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate.db import api
 from vmstate.db import conditions
 from vmstate.db import models
+from vmstate.matrix import loader
 
 
 class CASTests:
@@ -82,7 +82,7 @@ class CASTests:
                           {"uuid": inst["uuid"]})
 
     def test_every_action_admits_exactly_its_cells(self):
-        matrix = matrix_mod.load(["nova"])
+        matrix = loader.load(["nova"])
         now = timeutils.utcnow()
         cells, rows = {}, []
         for vm in (*matrix.vm_states, "zombie"):

@@ -37,13 +37,13 @@ from tools import history_check as hc
 from vmstate import context
 from vmstate import exception
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.db import api
 from vmstate.lifecycle import updates
+from vmstate.matrix import loader
 
 INSTANCES = 3
-MATRIX = matrix_mod.load(["nova"])
+MATRIX = loader.load(["nova"])
 ACTIONS = sorted(MATRIX.actions)
 # Expected, lost races and refusals: what a caller may be told.
 REFUSED = (exception.StateConflict, exception.Conflict, exception.Invalid)

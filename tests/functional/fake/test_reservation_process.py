@@ -20,8 +20,8 @@ import time
 
 from tests.functional.db import base
 from tests.functional.fake import test_openstacksdk
-from vmstate import matrix as matrix_mod
 from vmstate.db import api as db_api
+from vmstate.matrix import loader
 
 WAIT = 30
 
@@ -69,7 +69,7 @@ class _ReserveProcess:
         return body["server"]["id"]
 
     def begins(self, uuid, action):
-        task_state = matrix_mod.get().definition(action).begins
+        task_state = loader.get().definition(action).begins
         return [e for e in db_api.instance_events(self.admin, uuid)
                 if e["action"] == action
                 and e["to"]["task_state"] == task_state]

@@ -42,7 +42,7 @@ from tests import concurrency
 from tests.functional.api import test_process
 from tests.functional.db import base
 from tools import history_check as hc
-from vmstate import matrix as matrix_mod
+from vmstate.matrix import loader
 
 PG_BIN = "/usr/lib/postgresql/%s/bin"
 
@@ -54,7 +54,7 @@ def _url(api):
 class _FaultCase:
 
     def audit(self, url, uuids, ledger):
-        events = hc.audit(url, {}, uuids, matrix_mod.load(["nova"]),
+        events = hc.audit(url, {}, uuids, loader.load(["nova"]),
                           ledger)
         report = self._report(ledger, events)
         self.assertEqual([], ledger.violations, report)

@@ -33,13 +33,13 @@ import webtest
 from tests.functional.db import base
 from vmstate import exception
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.api.middleware import ComputeGuard
 from vmstate.api.middleware import guard as guard_mod
 from vmstate.db import api as db_api
 from vmstate.fake import api as fake_api
 from vmstate.fake import driver as fake_driver
+from vmstate.matrix import loader
 
 WAIT = 20
 
@@ -51,7 +51,7 @@ def headers(project, roles="member"):
 
 def begins(events, action):
     """The history rows of ``events`` that began ``action``."""
-    task_state = matrix_mod.get().definition(action).begins
+    task_state = loader.get().definition(action).begins
     return [e for e in events
             if e["action"] == action and e["to"]["task_state"] == task_state]
 

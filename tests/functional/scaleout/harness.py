@@ -37,7 +37,7 @@ from tests import concurrency
 from tests import rabbitmq_fixture
 from tests.functional.api import test_process
 from tools import history_check as hc
-from vmstate import matrix as matrix_mod
+from vmstate.matrix import loader
 
 #: Seconds without progress before a task times out, in these runs.
 TASK_TIMEOUT = 2
@@ -111,7 +111,7 @@ class ScaleOutChecks:
         ledger = hc.Ledger()
         hc.workload(apis.urls, uuids, ledger, clients=CLIENTS,
                     operations=operations, seed=seed)
-        events = hc.audit(apis.urls, {}, uuids, matrix_mod.load(["nova"]),
+        events = hc.audit(apis.urls, {}, uuids, loader.load(["nova"]),
                           ledger, swept=("timeout",))
         text = self.report("history", ledger, events)
         self.assertEqual([], ledger.violations, text)
@@ -162,7 +162,7 @@ class ScaleOutChecks:
                              if e["action"] == "timeout")
         finally:
             client.close()
-        events = hc.audit(list(urls), {}, uuids, matrix_mod.load(["nova"]),
+        events = hc.audit(list(urls), {}, uuids, loader.load(["nova"]),
                           ledger, swept=("timeout",))
         text = self.report("after the sweep", ledger, events)
         self.assertEqual([], ledger.violations, text)

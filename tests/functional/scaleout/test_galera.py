@@ -36,8 +36,8 @@ from tests import concurrency
 from tests import galera_fixture
 from tests.functional.scaleout import harness
 from tools import history_check as hc
-from vmstate import matrix as matrix_mod
 from vmstate.db import galera
+from vmstate.matrix import loader
 
 OPERATIONS = 480
 # A multiple of the clients (12).
@@ -194,7 +194,7 @@ class TestNodeAndAPIKilled(GaleraTestCase):
         alive = [urls[1]]
         fired = self.swept(alive, uuids, ledger)
         self.assertGreater(fired, 0)
-        events = hc.audit(alive, {}, uuids, matrix_mod.load(["nova"]),
+        events = hc.audit(alive, {}, uuids, loader.load(["nova"]),
                           ledger, swept=("timeout",))
         text = self.report("audit", ledger, events)
         self.assertEqual([], ledger.violations, text)

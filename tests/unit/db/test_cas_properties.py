@@ -27,8 +27,8 @@ from tests import db_fixture
 from vmstate import context
 from vmstate import exception
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate.db import api
+from vmstate.matrix import loader
 
 VM_STATES = ["active", "stopped", "paused", "error"]
 TASK_STATES = [None, "rebooting", "powering-off", "deleting"]
@@ -56,7 +56,7 @@ class TestCASProperties(base.TestCase):
         super().setUp()
         self.useFixture(db_fixture.Database())
         self.ctx = context.get_admin_context()
-        self.matrix = matrix_mod.load(["nova"])
+        self.matrix = loader.load(["nova"])
 
     @settings(max_examples=60, deadline=None)
     @given(steps)

@@ -24,11 +24,11 @@ import sqlalchemy as sa
 
 from tests.unit.db import base
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate.db import conditions
 from vmstate.db import models
 from vmstate.db.conditions import OTHER
 from vmstate.db.conditions import AllowedCells
+from vmstate.matrix import loader
 
 UNKNOWN_VM = "zombie"
 UNKNOWN_TASK = "frobnicating"
@@ -97,16 +97,16 @@ class TestConditions(base.TestCase):
                                      (action, vm, task))
 
     def test_nova(self):
-        self.check(matrix_mod.load(["nova"]))
+        self.check(loader.load(["nova"]))
 
     def test_blueprint(self):
-        self.check(matrix_mod.load(["blueprint"]))
+        self.check(loader.load(["blueprint"]))
 
     def test_wildcards_and_denials(self):
-        self.check(matrix_mod.from_plugins(("poke", _poke)))
+        self.check(loader.from_plugins(("poke", _poke)))
 
     def test_any_any_but_terminal_is_one_term(self):
-        nova = matrix_mod.load(["nova"])
+        nova = loader.load(["nova"])
         sql = str(conditions.condition(
             lifecycle.allowed_cells(nova, "delete")).compile(
                 compile_kwargs={"literal_binds": True}))
@@ -114,7 +114,7 @@ class TestConditions(base.TestCase):
         self.assertEqual("(instances.vm_state NOT IN ('deleted'))", sql)
 
     def test_guards_group_into_few_terms(self):
-        nova = matrix_mod.load(["nova"])
+        nova = loader.load(["nova"])
         sql = str(conditions.condition(
             lifecycle.allowed_cells(nova, "reboot_hard")).compile(
                 compile_kwargs={"literal_binds": True}))
@@ -123,7 +123,7 @@ class TestConditions(base.TestCase):
         self.assertEqual(1, sql.count("task_state IN"), sql)
 
     def test_compiled_once_per_value(self):
-        nova = matrix_mod.load(["nova"])
+        nova = loader.load(["nova"])
         cells = nova.action_cells("reboot")
         first = AllowedCells.of(cells, nova.vm_states, nova.task_states)
         again = AllowedCells.of(dict(cells), list(nova.vm_states),

@@ -16,8 +16,8 @@
 
 from tests import base
 from vmstate import exception
-from vmstate import matrix as matrix_mod
 from vmstate.lifecycle import queue
+from vmstate.matrix import loader
 
 Q = queue.QUEUED
 C = queue.COLLAPSED
@@ -90,7 +90,7 @@ CASES = {
 class TestCoalesce(base.TestCase):
 
     def test_cases(self):
-        matrix = matrix_mod.get()
+        matrix = loader.get()
         for name, (vm_state, running, queued, action, limit,
                    expected) in CASES.items():
             with self.subTest(name):
@@ -110,11 +110,11 @@ class TestCoalesce(base.TestCase):
 
     def test_unknown_action(self):
         self.assertRaises(exception.UnknownAction, queue.coalesce,
-                          matrix_mod.get(), "active", "reboot", [],
+                          loader.get(), "active", "reboot", [],
                           "explode", 5)
 
     def test_reachable(self):
-        matrix = matrix_mod.get()
+        matrix = loader.get()
         self.assertEqual({"active", "error"},
                          queue.reachable(matrix, "active", "reboot", []))
         self.assertEqual({"active", "error", "stopped"},

@@ -20,10 +20,10 @@ from tests import concurrency
 from tests import lifecycle_fixtures
 from tests.unit.db import base
 from vmstate import exception
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.db import api
 from vmstate.lifecycle import power
+from vmstate.matrix import loader
 from vmstate.matrix.plugins import nova
 
 OBSERVERS = 8
@@ -136,7 +136,7 @@ class TestDrift(PowerTestCase):
     def test_stop_refused_by_the_matrix_records_a_fault(self):
         def no_stop(builder):
             builder.deny("stop", "active")
-        self.useFixture(tests_base.MatrixFixture(matrix_mod.from_plugins(
+        self.useFixture(tests_base.MatrixFixture(loader.from_plugins(
             ("nova", nova.configure), ("site", no_stop))))
         self.flags(group="lifecycle", power_drift_reaction="stop")
         self.report(states.SHUTDOWN)

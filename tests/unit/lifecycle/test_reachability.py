@@ -15,8 +15,8 @@
 """The failure rule of waits: which vm_states can still reach a target."""
 
 from tests import base
-from vmstate import matrix as matrix_mod
 from vmstate.lifecycle import reachability
+from vmstate.matrix import loader
 
 
 def narrow(builder):
@@ -44,8 +44,8 @@ class TestHopeless(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.matrix = matrix_mod.from_plugins(("narrow", narrow))
-        self.nova = matrix_mod.load(["nova"])
+        self.matrix = loader.from_plugins(("narrow", narrow))
+        self.nova = loader.load(["nova"])
 
     def hopeless(self, vm_state, target, matrix=None):
         return reachability.hopeless(matrix or self.matrix, vm_state,

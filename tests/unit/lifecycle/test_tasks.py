@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from tests.unit.db import base
 from vmstate import exception
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.api import views
 from vmstate.db import action_queue
 from vmstate.db import api
+from vmstate.matrix import loader
 
 
 def _with_create(builder):
@@ -106,7 +106,7 @@ class TestBegin(base.TestCase):
 
     def test_given_matrix(self):
         inst = self.create()
-        blueprint = matrix_mod.load(["blueprint"])
+        blueprint = loader.load(["blueprint"])
         task = lifecycle.begin(self.ctx, inst["uuid"], "terminate",
                                matrix=blueprint)
         self.assertEqual("terminate", task.instance["event"]["action"])
@@ -293,7 +293,7 @@ class TestTasklessActions(base.TestCase):
 
     def test_finish_moves_the_vm_state(self):
         # The blueprint's actions run no task, and complete somewhere.
-        blueprint = matrix_mod.load(["blueprint"])
+        blueprint = loader.load(["blueprint"])
         uuid = self.create()["uuid"]
         with lifecycle.begin(self.ctx, uuid, "stop",
                              matrix=blueprint) as task:
@@ -304,7 +304,7 @@ class TestTasklessActions(base.TestCase):
                           inst["version"]))
 
     def test_finish_after_a_task_started_meanwhile(self):
-        blueprint = matrix_mod.load(["blueprint"])
+        blueprint = loader.load(["blueprint"])
         uuid = self.create()["uuid"]
         task = lifecycle.begin(self.ctx, uuid, "stop", matrix=blueprint)
         lifecycle.begin(self.ctx, uuid, "delete")
@@ -350,8 +350,8 @@ class TestAdopt(base.TestCase):
 
     def test_a_matrix_action_wins(self):
         uuid = api.instance_create(self.ctx, {})["uuid"]
-        nova = matrix_mod.load(["nova"])
-        custom = matrix_mod.from_plugins(
+        nova = loader.load(["nova"])
+        custom = loader.from_plugins(
             *[(name, plugin) for name, plugin in
               (("nova", _nova_plugin()), ("with_create", _with_create))])
         self.assertIs(lifecycle.BUILD,
@@ -477,7 +477,7 @@ class TestMustHaveLaunched(base.TestCase):
         self.assertEqual("Cannot 'rebuild' instance %s while it is in "
                          "launched_at None" % inst["uuid"], err.message)
         self.assertEqual("launched_at", err.attribute)
-        matrix = matrix_mod.get()
+        matrix = loader.get()
         self.assertTrue(matrix.is_allowed("rebuild", "error", None))
         self.assertEqual(sorted(matrix.allowed_actions(
             "error", None, launched=False)), err.allowed_actions)
@@ -506,7 +506,7 @@ class TestMustHaveLaunched(base.TestCase):
         self.assertNotIn("launched", api.instance_get(self.ctx, ran["uuid"]))
         row = action_queue.instance_with_queue(self.ctx, never["uuid"])
         self.assertFalse(row["launched"])
-        view = views.instance(row, matrix_mod.get())
+        view = views.instance(row, loader.get())
         self.assertNotIn("rebuild", view["allowed_actions"])
         self.assertNotIn("stop", view["allowed_actions"])
         self.assertIn("delete", view["allowed_actions"])

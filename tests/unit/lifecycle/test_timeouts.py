@@ -19,12 +19,12 @@ from tests import lifecycle_fixtures
 from tests.unit.db import base
 from vmstate import exception
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate.db import api
 from vmstate.db import failures
 from vmstate.db import heartbeats
 from vmstate.lifecycle import sweeper
 from vmstate.lifecycle import timeouts
+from vmstate.matrix import loader
 from vmstate.matrix.plugins import nova
 
 
@@ -34,8 +34,8 @@ def nova_with(*declarations):
     def plugin(builder):
         for args in declarations:
             builder.timeout(*args)
-    return matrix_mod.from_plugins(("nova", nova.configure),
-                                   ("site", plugin))
+    return loader.from_plugins(("nova", nova.configure),
+                               ("site", plugin))
 
 
 class TestPolicy(base.TestCase):
@@ -62,7 +62,7 @@ class TestPolicy(base.TestCase):
         self.flags(group="lifecycle", default_task_timeout=900,
                    task_timeouts={"rebooting": "300"})
         found = timeouts.policy()
-        self.assertEqual(set(matrix_mod.get().task_states), set(found))
+        self.assertEqual(set(loader.get().task_states), set(found))
         self.assertEqual(("default", 900.0),
                          (found["spawning"].source,
                           found["spawning"].seconds))
@@ -86,7 +86,7 @@ class TestPolicy(base.TestCase):
     def test_a_later_plugin_removes_a_timeout(self):
         def remove(builder):
             builder.timeout("rebooting", None)
-        matrix = matrix_mod.from_plugins(
+        matrix = loader.from_plugins(
             ("nova", nova.configure),
             ("a", lambda b: b.timeout("rebooting", 10)), ("b", remove))
         self.assertEqual({}, dict(matrix.timeouts))

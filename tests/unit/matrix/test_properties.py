@@ -24,7 +24,7 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from tests import base
-from vmstate import matrix as matrix_mod
+from vmstate.matrix import loader
 
 VMS = ["vm%d" % i for i in range(5)]
 TASKS = ["t%d" % i for i in range(5)]
@@ -56,7 +56,7 @@ def _compose(plugin_rules):
             for verb, action, vms, tasks in rule_list:
                 getattr(builder, verb)(action, vms, tasks)
         return plugin
-    return matrix_mod.from_plugins(*[
+    return loader.from_plugins(*[
         ("p%d" % n, make(r, n == 0)) for n, r in enumerate(plugin_rules)])
 
 

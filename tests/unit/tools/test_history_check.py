@@ -17,7 +17,7 @@ import io
 
 from tests import base
 from tools import history_check as hc
-from vmstate import matrix as matrix_mod
+from vmstate.matrix import loader
 
 UUID = "6a3e0c7e-7f1b-4d0a-9a55-2f0e6f1f6c11"
 
@@ -55,7 +55,7 @@ class TestAudit(base.TestCase):
                 ledger.fences[(UUID, version)] = {"version": version - 1}
         for key, fence in (fences or {}).items():
             ledger.fences[(UUID, key)] = fence
-        hc._audit_one(UUID, row, events, matrix_mod.load(["nova"]), ledger)
+        hc._audit_one(UUID, row, events, loader.load(["nova"]), ledger)
         return ledger.violations
 
     def test_a_good_history_has_no_violation(self):
@@ -194,7 +194,7 @@ class TestGuardAudit(base.TestCase):
         ledger.record_guard(action, status, UUID, None, "req-1")
         last = events[-1]
         row = dict(last["to"], uuid=UUID, version=last["version"])
-        hc._audit_one(UUID, row, events, matrix_mod.load(["nova"]), ledger)
+        hc._audit_one(UUID, row, events, loader.load(["nova"]), ledger)
         return ledger.violations
 
     def test_one_begin_and_its_steps_are_no_violation(self):
@@ -248,7 +248,7 @@ class TestSweptAndStale(base.TestCase):
         ledger = hc.Ledger()
         for version, kind in acknowledged:
             ledger.acknowledged[(UUID, version)] = kind
-        hc._audit_one(UUID, row, events, matrix_mod.load(["nova"]), ledger,
+        hc._audit_one(UUID, row, events, loader.load(["nova"]), ledger,
                       swept)
         return ledger.violations
 

@@ -25,7 +25,6 @@ import pecan
 
 from vmstate import exception
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.api import capacity
 from vmstate.api import policy
@@ -40,6 +39,7 @@ from vmstate.db import action_queue
 from vmstate.db import api as db_api
 from vmstate.lifecycle import queue as lifecycle_queue
 from vmstate.lifecycle import updates
+from vmstate.matrix import loader
 
 LIST_PARAMS = {"vm_state", "task_state", "limit", "marker", "project_id"}
 EVENT_PARAMS = {"since", "limit", "marker"}
@@ -59,7 +59,7 @@ def _context() -> RequestContext:
 
 
 def _schema(name: str) -> dict[str, Any]:
-    return _schemas(matrix_mod.get())[name]
+    return _schemas(loader.get())[name]
 
 
 @functools.lru_cache(maxsize=4)
@@ -100,7 +100,7 @@ class InstanceController:
         _scoped, _uuid, row = common.authorize_instance(
             "vmstate:instance:get", ctx, self.uuid,
             read=action_queue.instance_with_queue)
-        return {"instance": views.instance(row, matrix_mod.get())}
+        return {"instance": views.instance(row, loader.get())}
 
     @index.when(method="PATCH", template="json")
     def patch(self) -> dict[str, Any]:
@@ -111,7 +111,7 @@ class InstanceController:
         row = updates.update(scoped, uuid, body["instance"],
                              body.get("expected"), reason=body.get("reason"))
         return {"instance": lifecycle_ctl.instance_view(ctx, row,
-                                                        matrix_mod.get())}
+                                                        loader.get())}
 
     @pecan.expose(generic=True, template="json")
     def actions(self) -> None:
@@ -123,7 +123,7 @@ class InstanceController:
         scoped, uuid = common.authorize_change(
             "vmstate:instance:action", ctx, self.uuid)
         body = validation.body(pecan.request, _schema("action"))
-        matrix = matrix_mod.get()
+        matrix = loader.get()
         matrix.definition(body["action"])
         # Starts it now, or queues it if asked (or by default) and busy.
         requested = lifecycle_queue.request(
@@ -178,7 +178,7 @@ class InstanceController:
         scoped, uuid, _row = common.authorize_instance(
             "vmstate:instance:wait", ctx, self.uuid)
         params = validation.query(pecan.request, WAIT_PARAMS)
-        matrix = matrix_mod.get()
+        matrix = loader.get()
         targets = params.getall("for")
         if not targets:
             raise exception.Invalid("Name the vm_state to wait for: "
@@ -222,7 +222,7 @@ class InstancesController:
         ctx = _context()
         params = validation.query(pecan.request, LIST_PARAMS)
         filters: dict[str, Any] = {}
-        matrix = matrix_mod.get()
+        matrix = loader.get()
         vm_states = params.getall("vm_state")
         for value in vm_states:
             if value not in matrix.vm_states:
@@ -296,7 +296,7 @@ class InstancesController:
         # vm_state past the build), as GET will.
         launched = row["vm_state"] not in states.UNLAUNCHED_VM_STATES
         return {"instance": views.instance(dict(row, launched=launched),
-                                           matrix_mod.get())}
+                                           loader.get())}
 
     @pecan.expose()
     def _route(self, args: list[str], request: Any) -> Any:

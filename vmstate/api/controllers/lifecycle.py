@@ -26,7 +26,6 @@ from typing import ClassVar
 
 import pecan
 
-from vmstate import matrix as matrix_mod
 from vmstate.api import schemas
 from vmstate.api import validation
 from vmstate.api import views
@@ -39,6 +38,7 @@ from vmstate.lifecycle import power
 from vmstate.lifecycle import queue
 from vmstate.lifecycle import reset
 from vmstate.matrix import Matrix
+from vmstate.matrix import loader
 
 # Required here, and more than whitespace.
 REASON = dict(schemas.REASON, minLength=1, pattern="\\S")
@@ -166,7 +166,7 @@ class _SubResource:
             self.rule, pecan.request.context, self.uuid)
         body = (None if self.schema is None
                 else validation.body(pecan.request, self.schema))
-        matrix = matrix_mod.get()
+        matrix = loader.get()
         row, more = self.change(scoped, uuid, body, matrix)
         return {"instance": instance_view(scoped, row, matrix), **more}
 

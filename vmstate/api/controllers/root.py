@@ -16,12 +16,12 @@ from typing import Any
 
 import pecan
 
-from vmstate import matrix as matrix_mod
 from vmstate.api import microversions
 from vmstate.api import openapi
 from vmstate.api import policy
 from vmstate.api.controllers import common
 from vmstate.api.controllers import instances
+from vmstate.matrix import loader
 
 
 def _version(href: str) -> dict[str, Any]:
@@ -44,7 +44,7 @@ class MatrixController:
     @index.when(method="GET", template="json")
     def show(self) -> dict[str, Any]:
         policy.authorize("vmstate:matrix:get", pecan.request.context, {})
-        return {"matrix": matrix_mod.get().as_dict()}
+        return {"matrix": loader.get().as_dict()}
 
 
 class V1Controller:

@@ -48,7 +48,6 @@ from vmstate import conf as vm_conf
 from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import lifecycle
-from vmstate import matrix as matrix_mod
 from vmstate import states
 from vmstate.api import faults
 from vmstate.api import hooks
@@ -56,6 +55,7 @@ from vmstate.api.middleware import reservation
 from vmstate.api.middleware import routes
 from vmstate.api.middleware import sources
 from vmstate.db import nova as nova_db
+from vmstate.matrix import loader
 
 LOG = logging.getLogger(__name__)
 ANY = routes.ANY
@@ -140,7 +140,7 @@ class ComputeGuard(base.ConfigurableMiddleware):
             max_version=routes.parse_version(
                 self._conf_get("nova_max_microversion", "guard")))
         # Fail at start, not on the first request, if the matrix is bad.
-        matrix_mod.get()
+        loader.get()
 
     # A plain WSGI callable, not the base class's webob.dec.wsgify one.
     def __call__(  # type: ignore[override]
@@ -225,7 +225,7 @@ class ComputeGuard(base.ConfigurableMiddleware):
 
     def _check(self, decision: routes.Decision, state: dict[str, Any]
                ) -> webob.Response | None:
-        matrix = matrix_mod.get()
+        matrix = loader.get()
         vm_state, task_state = state["vm_state"], state["task_state"]
         if matrix.is_allowed(decision.action, vm_state, task_state):
             return None

@@ -45,13 +45,13 @@ class DiagramMatrix(command.Command):
 
     def take_action(self, parsed_args: argparse.Namespace) -> int:
         from vmstate import exception
-        from vmstate import matrix as matrix_mod
+        from vmstate.matrix import loader
         from vmstate.matrix import render
 
         served = instances._client(self).matrix()
         plugins = served["plugins"]
         try:
-            local = matrix_mod.load(plugins)
+            local = loader.load(plugins)
         except exception.VMStateError as err:
             raise osc_exc.CommandError(
                 "Cannot draw the service's matrix: its plugins (%s) do not "
