@@ -10,7 +10,7 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""Request validation: JSON bodies against schemas, query strings by rule.
+"""Request validation: JSON bodies and query strings against schemas.
 
 Every refusal is a 400 that names the field and what was wrong with it;
 nothing is half-applied because validation runs before any work.
@@ -22,10 +22,12 @@ import re
 from typing import Any
 
 import jsonschema
+from oslo_utils import uuidutils
 import webob
 import webob.multidict
 
 from vmstate import exception
+from vmstate.api import query_schemas
 
 JSON_TYPES = ("application/json",)
 
@@ -58,9 +60,7 @@ def body(request: webob.Request, schema: Mapping[str, Any]) -> Any:
     return data
 
 
-# Characters no field of vmstate takes: C0 controls (NUL, newline, ...),
-# DEL, and lone surrogates (which no database stores).
-_BAD_CHARACTERS = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_BAD_CHARACTERS = re.compile("[%s]" % query_schemas.BAD_CHARACTERS)
 
 
 def check_text(data: Any, where: str) -> None:
@@ -71,8 +71,7 @@ def check_text(data: Any, where: str) -> None:
     if isinstance(data, str):
         if _BAD_CHARACTERS.search(data):
             raise exception.Invalid(
-                "Invalid input for field/attribute %s: control characters "
-                "and unpaired surrogates are not allowed" % where)
+                query_schemas.TEXT_MESSAGE.format(name=where))
     elif isinstance(data, dict):
         for key, value in data.items():
             check_text(key, where)
@@ -99,77 +98,70 @@ def _path(error: jsonschema.ValidationError) -> str:
 
 # -- query strings ------------------------------------------------------------
 
-_INTEGER = re.compile(r"-?[0-9]{1,4300}")
+#: Formats the query schemas assert. ``uuid`` as Nova reads one
+#: (``uuidutils.is_uuid_like``: any case, dashes or not), not
+#: jsonschema's stricter dashed form.
+QUERY_FORMATS = jsonschema.FormatChecker(formats=())
+QUERY_FORMATS.checks("uuid")(uuidutils.is_uuid_like)
+
+#: What an integer parameter beyond any column's range means: as many as
+#: there are (a large ``limit``, a ``since`` past every version).
 BIGINT = 2 ** 63 - 1
 
-def query(request: webob.Request,
-          allowed: set[str]) -> webob.multidict.MultiDict[str, str]:
-    """The query parameters, refusing any not in ``allowed``.
 
-    :raises Invalid: naming the unknown parameters.
+def query(request: webob.Request, schema: Mapping[str, Any]
+          ) -> webob.multidict.MultiDict[str, str]:
+    """The query parameters, validated against ``schema`` (one of
+    :mod:`vmstate.api.query_schemas`) as a dict of lists, as Nova's
+    ``query_schema`` validates them.
+
+    :raises Invalid: with the first refusal, in the words the schema
+        gives it (``x-messages``).
     """
     params = request.GET
-    unknown = sorted(set(params) - allowed)
-    if unknown:
-        raise exception.Invalid(
-            "Unknown query parameter(s): %s; allowed: %s" % (
-                ", ".join(unknown), ", ".join(sorted(allowed))))
-    for name, value in params.items():
-        check_text(value, name)
+    validator = jsonschema.Draft202012Validator(
+        schema, format_checker=QUERY_FORMATS)
+    error = next(validator.iter_errors(params.dict_of_lists()), None)
+    if error is not None:
+        raise exception.Invalid(_query_message(error))
     return params
 
 
-def single(params: Mapping[str, Any], name: str) -> str | None:
-    """The one value of ``name``, or ``None``.
-
-    :raises Invalid: when the parameter is repeated.
-    """
-    values = params.getall(name)  # type: ignore[attr-defined]
-    if len(values) > 1:
-        raise exception.Invalid("Query parameter %s may be given only once"
-                                % name)
-    return values[0] if values else None
-
-
-def non_negative_int(value: str | None, name: str,
-                     maximum: int | None = None) -> int | None:
-    """Parse an integer query parameter that must be 0 or more.
-
-    :raises Invalid: when it is not an integer or is negative.
-    """
-    if value is None:
-        return None
-    if not _INTEGER.fullmatch(value):
-        raise exception.Invalid("%s must be an integer, not %r" % (
-            name, value))
-    if value.startswith("-"):
-        raise exception.Invalid("%s must be 0 or more, not %s" % (
-            name, value))
-    # Any count of digits is an integer; beyond what a database column
-    # holds it means "as many as there are", as a large limit does.
-    number = min(int(value), maximum if maximum is not None else BIGINT)
-    return number
+def _query_message(error: jsonschema.ValidationError) -> str:
+    """A query refusal, from the template the failing schema keeps for
+    its keyword: ``{name}`` the parameter, ``{value}`` the value (or the
+    list of values) refused, ``{count}`` how many values, ``{unknown}`` and
+    ``{allowed}`` the parameters not in the schema and those in it."""
+    schema = error.schema if isinstance(error.schema, Mapping) else {}
+    template = schema.get("x-messages", {}).get(error.validator)
+    name = str(error.path[0]) if error.path else ""
+    if template is None:    # no words of our own: jsonschema's
+        return "Invalid input for query parameter %s: %s" % (
+            name or "(query)", error.message)
+    instance = error.instance
+    properties = schema.get("properties", {})
+    unknown = (sorted(set(instance) - set(properties))
+               if isinstance(instance, dict) else [])
+    return str(template).format(
+        name=name, value=instance,
+        count=len(instance) if isinstance(instance, (list, dict)) else 1,
+        unknown=", ".join(unknown), allowed=", ".join(sorted(properties)))
 
 
-_SECONDS = re.compile(r"[0-9]{1,9}(\.[0-9]{1,6})?")
+def integer(params: Mapping[str, Any], name: str,
+            maximum: int = BIGINT) -> int | None:
+    """The validated integer parameter ``name`` (``None``: not given),
+    lowered to ``maximum``."""
+    value = params.get(name)
+    return None if value is None else min(int(value), maximum)
 
 
-def seconds(value: str | None, name: str,
+def seconds(params: Mapping[str, Any], name: str,
             maximum: float | None = None) -> float | None:
-    """Parse a duration query parameter: seconds >= 0, decimals allowed.
-
-    A value above ``maximum`` is lowered to it (as ``limit`` is).
-
-    :raises Invalid: when it is not a plain non-negative number (no sign,
-        exponent, ``inf`` or ``nan``).
-    """
+    """The validated duration parameter ``name`` (``None``: not given),
+    lowered to ``maximum`` (as ``limit`` is)."""
+    value = params.get(name)
     if value is None:
         return None
-    if not _SECONDS.fullmatch(value):
-        raise exception.Invalid(
-            "%s must be a number of seconds >= 0 (e.g. 30 or 0.5), not %r"
-            % (name, value))
     number = float(value)
-    if maximum is not None:
-        number = min(number, maximum)
-    return number
+    return number if maximum is None else min(number, maximum)

@@ -28,6 +28,7 @@ from vmstate import lifecycle
 from vmstate import states
 from vmstate.api import capacity
 from vmstate.api import policy
+from vmstate.api import query_schemas
 from vmstate.api import schemas
 from vmstate.api import validation
 from vmstate.api import views
@@ -40,12 +41,6 @@ from vmstate.db import api as db_api
 from vmstate.lifecycle import queue as lifecycle_queue
 from vmstate.lifecycle import updates
 from vmstate.matrix import loader
-
-LIST_PARAMS = {"vm_state", "task_state", "limit", "marker", "project_id"}
-EVENT_PARAMS = {"since", "limit", "marker"}
-WAIT_PARAMS = {"for", "timeout"}
-#: The most vm_states one wait may await in sequence.
-MAX_WAIT_STATES = 16
 
 #: Set when vmstate-api stops: every long-poll wait ends at once (503)
 #: instead of holding the shutdown for up to [api] max_wait.
@@ -65,8 +60,11 @@ def _schema(name: str) -> dict[str, Any]:
 @functools.lru_cache(maxsize=4)
 def _schemas(matrix: Any) -> dict[str, dict[str, Any]]:
     # Schemas enumerate the matrix's vocabulary: built once per matrix.
-    return {n: getattr(schemas, n)(matrix)
-            for n in ("create", "action", "update")}
+    built = {n: getattr(schemas, n)(matrix)
+             for n in ("create", "action", "update")}
+    built.update({"query:" + n: getattr(query_schemas, n)(matrix)
+                  for n in ("instances", "wait")})
+    return built
 
 
 class InstanceController:
@@ -141,16 +139,13 @@ class InstanceController:
         ctx = _context()
         scoped, uuid, _row = common.authorize_instance(
             "vmstate:instance:events", ctx, self.uuid)
-        params = validation.query(pecan.request, EVENT_PARAMS)
-        since = validation.non_negative_int(
-            validation.single(params, "since"), "since")
+        params = validation.query(pecan.request, query_schemas.EVENTS)
+        since = validation.integer(params, "since")
         # The marker is the version of the last event of the page before:
         # the same cursor as since, and both may be given.
-        marker = validation.non_negative_int(
-            validation.single(params, "marker"), "marker")
+        marker = validation.integer(params, "marker")
         max_limit = CONF.api.max_limit
-        limit = validation.non_negative_int(
-            validation.single(params, "limit"), "limit", maximum=max_limit)
+        limit = validation.integer(params, "limit", maximum=max_limit)
         page = max_limit if limit is None else limit
         after = max(since or 0, marker or 0)
         rows = db_api.instance_events(scoped, uuid, since=after, limit=page)
@@ -177,24 +172,12 @@ class InstanceController:
         ctx = _context()
         scoped, uuid, _row = common.authorize_instance(
             "vmstate:instance:wait", ctx, self.uuid)
-        params = validation.query(pecan.request, WAIT_PARAMS)
         matrix = loader.get()
+        params = validation.query(pecan.request,
+                                  _schemas(matrix)["query:wait"])
         targets = params.getall("for")
-        if not targets:
-            raise exception.Invalid("Name the vm_state to wait for: "
-                                    "for=<vm_state> (repeat it for a "
-                                    "sequence)")
-        if len(targets) > MAX_WAIT_STATES:
-            raise exception.Invalid("Wait for at most %d vm_states, not %d"
-                                    % (MAX_WAIT_STATES, len(targets)))
-        for value in targets:
-            if value not in matrix.vm_states:
-                raise exception.Invalid(
-                    "for %r is not a vm_state; valid: %s" % (
-                        value, ", ".join(matrix.vm_states)))
         max_wait = CONF.api.max_wait
-        timeout = validation.seconds(validation.single(params, "timeout"),
-                                     "timeout", maximum=max_wait)
+        timeout = validation.seconds(params, "timeout", maximum=max_wait)
         with capacity.WAITS.hold(ctx.project_id, CONF.api.max_waits,
                                  CONF.api.max_waits_per_project):
             result = lifecycle.wait_for(
@@ -220,27 +203,18 @@ class InstancesController:
     @index.when(method="GET", template="json")
     def get_all(self) -> dict[str, Any]:
         ctx = _context()
-        params = validation.query(pecan.request, LIST_PARAMS)
-        filters: dict[str, Any] = {}
         matrix = loader.get()
+        params = validation.query(pecan.request,
+                                  _schemas(matrix)["query:instances"])
+        filters: dict[str, Any] = {}
         vm_states = params.getall("vm_state")
-        for value in vm_states:
-            if value not in matrix.vm_states:
-                raise exception.Invalid(
-                    "vm_state %r is not one of: %s" % (
-                        value, ", ".join(matrix.vm_states)))
         if vm_states:
             filters["vm_state"] = vm_states
         task_states = params.getall("task_state")
-        for value in task_states:
-            if value and value not in matrix.task_states:
-                raise exception.Invalid(
-                    "task_state %r is not one of: %s (or empty for no "
-                    "task)" % (value, ", ".join(matrix.task_states)))
         if task_states:
             # An empty value asks for instances with no task running.
             filters["task_state"] = [v or None for v in task_states]
-        project_id = validation.single(params, "project_id")
+        project_id = params.get("project_id")
         # The target is the project listed: the caller's own, or the one
         # it filters by (which needs every project's view).
         policy.authorize("vmstate:instance:list", ctx, {
@@ -251,13 +225,10 @@ class InstancesController:
                              {"project_id": project_id})
             filters["project_id"] = project_id
         max_limit = CONF.api.max_limit
-        limit = validation.non_negative_int(
-            validation.single(params, "limit"), "limit", maximum=max_limit)
+        validation.query(pecan.request, query_schemas.INSTANCES_PAGE)
+        limit = validation.integer(params, "limit", maximum=max_limit)
         page = max_limit if limit is None else limit
-        marker = validation.single(params, "marker")
-        if marker is not None and not common.is_uuid(marker):
-            raise exception.Invalid("marker %r is not an instance uuid"
-                                    % marker)
+        marker = params.get("marker")
         # The page with its queues: one statement.
         rows = action_queue.instances_with_queues(
             ctx, filters=filters, limit=page,
