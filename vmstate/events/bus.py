@@ -26,16 +26,12 @@ The process has one bus, built from ``[events]`` on first use
 """
 
 from collections.abc import Callable
-import importlib.metadata
 import threading
-import typing
 from typing import Any
 
 from oslo_log import log as logging
-from stevedore import driver as stevedore_driver
-from stevedore import exception as stevedore_exception
 
-from vmstate import exception
+from vmstate import plugins
 from vmstate.events import drivers
 from vmstate.events.change import StateChange
 
@@ -173,18 +169,7 @@ _bus_lock = threading.Lock()
 
 def installed_drivers() -> list[str]:
     """The names of every event bus driver installed here."""
-    eps = importlib.metadata.entry_points(group=drivers.NAMESPACE)
-    return sorted({ep.name for ep in eps})
-
-
-def _load_failed(manager: Any, entrypoint: importlib.metadata.EntryPoint,
-                 err: BaseException) -> None:
-    if isinstance(err, exception.EventBusError):
-        raise err
-    raise exception.EventBusError(
-        "Event bus driver %r (%s) could not be loaded: %s: %s" % (
-            entrypoint.name, entrypoint.value, type(err).__name__, err)
-    ) from err
+    return plugins.installed(drivers.NAMESPACE)
 
 
 def load_driver(conf: Any) -> drivers.Driver:
@@ -193,16 +178,7 @@ def load_driver(conf: Any) -> drivers.Driver:
     :raises EventBusError: no such driver, or it cannot work with
         ``conf`` (the postgresql driver on another database).
     """
-    name = conf.events.driver
-    try:
-        manager = stevedore_driver.DriverManager(
-            drivers.NAMESPACE, name, invoke_on_load=True,
-            invoke_args=(conf,), on_load_failure_callback=_load_failed)
-    except stevedore_exception.NoMatches:
-        raise exception.EventBusError(
-            "Unknown event bus driver %r ([events] driver); installed: %s"
-            % (name, ", ".join(installed_drivers()) or "none")) from None
-    return typing.cast(drivers.Driver, manager.driver)
+    return plugins.build(drivers.KIND, conf.events.driver, conf)
 
 
 def get() -> Bus:

@@ -22,14 +22,13 @@ never a silently half-loaded matrix.
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
-import importlib.metadata
 import threading
 from typing import Any
 
 from stevedore import extension
-from stevedore import named
 
 from vmstate import exception
+from vmstate import plugins
 from vmstate.matrix.builder import Builder
 from vmstate.matrix.compiled import Matrix
 
@@ -38,25 +37,14 @@ NAMESPACE = "vmstate.matrix"
 Plugin = Callable[[Builder], Any]
 
 
+#: The matrix plugins: configure functions, loaded but not built.
+KIND: plugins.Kind[Plugin] = plugins.Kind(
+    NAMESPACE, "matrix plugin", exception.MatrixError, detail="plugin")
+
+
 def installed_plugins() -> list[str]:
     """The names of every matrix plugin installed in this environment."""
-    eps = importlib.metadata.entry_points(group=NAMESPACE)
-    return sorted({ep.name for ep in eps})
-
-
-def _missing(names: Iterable[str]) -> None:
-    raise exception.MatrixError(
-        "unknown matrix plugin(s): %s; installed: %s" % (
-            ", ".join(sorted(names)),
-            ", ".join(installed_plugins()) or "none"))
-
-
-def _load_failed(manager: Any, entrypoint: importlib.metadata.EntryPoint,
-                 err: BaseException) -> None:
-    raise exception.MatrixError(
-        "matrix plugin %r (%s) could not be loaded: %s: %s" % (
-            entrypoint.name, entrypoint.value, type(err).__name__, err),
-        plugin=entrypoint.name) from err
+    return plugins.installed(NAMESPACE)
 
 
 def load(names: Sequence[str] | None = None) -> Matrix:
@@ -76,12 +64,7 @@ def load(names: Sequence[str] | None = None) -> Matrix:
     if repeated:
         raise exception.MatrixError(
             "matrix plugin(s) named more than once: %s" % ", ".join(repeated))
-    manager: named.NamedExtensionManager[Any]
-    manager = named.NamedExtensionManager(
-        NAMESPACE, names, name_order=True, invoke_on_load=False,
-        on_load_failure_callback=_load_failed,
-        on_missing_entrypoints_callback=_missing)
-    return compose(manager)
+    return compose(plugins.load(KIND, names))
 
 
 def compose(extensions: Iterable[extension.Extension[Any]]) -> Matrix:

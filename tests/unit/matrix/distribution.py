@@ -10,12 +10,13 @@
 #    License for the specific language governing permissions and limitations
 #    under the License.
 
-"""A real, installed distribution of matrix plugins, for one test.
+"""A real, installed distribution of plugins, for one test.
 
 What a deployer ships: a module with a ``configure(builder)`` callable and
 a ``<name>-1.0.dist-info`` declaring it in the ``vmstate.matrix`` entry
-point group, in a directory on ``sys.path``. Everything is undone after
-the test, so other tests never see these plugins.
+point group (or a driver class in another namespace), in a directory on
+``sys.path``. Everything is undone after the test, so other tests never
+see these plugins.
 """
 
 import importlib
@@ -38,16 +39,19 @@ class PluginDistribution(fixtures.Fixture):
         becomes a module of its own, and the entry point names its
         ``configure`` (or ``attr``).
     :param attr: the attribute the entry points name.
+    :param namespace: their entry point group (default: matrix plugins).
 
     After setUp, :attr:`modules` maps each entry point name to its module
     name and :attr:`path` is the directory on ``sys.path``.
     """
 
     def __init__(self, plugins: dict[str, str],
-                 attr: str = "configure") -> None:
+                 attr: str = "configure",
+                 namespace: str = matrix.NAMESPACE) -> None:
         super().__init__()
         self.plugins = plugins
         self.attr = attr
+        self.namespace = namespace
         self.modules: dict[str, str] = {}
         self.path = ""
 
@@ -55,7 +59,7 @@ class PluginDistribution(fixtures.Fixture):
         token = uuid.uuid4().hex[:12]
         dist = "vmstate_test_plugins_%s" % token
         self.path = self.useFixture(fixtures.TempDir()).path
-        entry_points = ["[%s]" % matrix.NAMESPACE]
+        entry_points = ["[%s]" % self.namespace]
         for i, (name, source) in enumerate(sorted(self.plugins.items())):
             module = "%s_%d" % (dist, i)
             with open(os.path.join(self.path, module + ".py"), "w") as f:

@@ -27,14 +27,13 @@ import abc
 from collections.abc import Iterator
 import contextlib
 from typing import Any
-from typing import cast
 
 from oslo_config import cfg
 from oslo_db import exception as db_exc
-from stevedore import driver
 
 from vmstate import context as vm_context
 from vmstate import exception
+from vmstate import plugins
 from vmstate.db import api as db_api
 from vmstate.db import nova as nova_db
 
@@ -122,26 +121,16 @@ class NovaDBSource(StateSource):
                                     probe=probe, item=item)
 
 
+#: The state sources: classes built with the configuration.
+KIND: plugins.Kind[StateSource] = plugins.Kind(
+    NAMESPACE, "state source", exception.VMStateError, base=StateSource)
+
+
 def load(name: str, conf: cfg.ConfigOpts) -> StateSource:
     """The state source plugin ``name``, built with ``conf``.
 
     :raises VMStateError: naming the installed sources when ``name`` is not
-        one of them, at start rather than on the first request.
+        one of them, or the source's entry point when it cannot be built,
+        at start rather than on the first request.
     """
-    def _failed(manager: Any, entrypoint: Any, err: BaseException) -> None:
-        raise err
-
-    try:
-        manager = driver.DriverManager(NAMESPACE, name, invoke_on_load=True,
-                                       invoke_args=(conf,),
-                                       on_load_failure_callback=_failed)
-    except Exception as err:
-        from importlib import metadata
-        names = sorted(ep.name for ep in
-                       metadata.entry_points(group=NAMESPACE))
-        raise exception.VMStateError(
-            "state source %r cannot be loaded (%s: %s); installed: %s" % (
-                name, type(err).__name__, err, ", ".join(names) or "none")
-        ) from err
-    # invoke_on_load: the driver is the instance the factory built.
-    return cast(StateSource, manager.driver)
+    return plugins.build(KIND, name, conf)

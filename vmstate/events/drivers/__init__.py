@@ -22,9 +22,12 @@ other processes. Shipped: ``local`` (no channel), ``postgresql``
 oslo.messaging).
 """
 
+import abc
 from collections.abc import Callable
 from typing import Any
 
+from vmstate import exception
+from vmstate import plugins
 from vmstate.events.change import StateChange
 
 NAMESPACE = "vmstate.event_bus"
@@ -33,9 +36,8 @@ Receive = Callable[[StateChange], None]
 Resync = Callable[[], None]
 
 
-class Driver:
-    """The interface of a driver; also the behaviour of one without a
-    channel.
+class Driver(abc.ABC):
+    """The interface of a driver.
 
     ``remote`` says whether changes published here reach other processes
     (the bus skips building a change nobody could hear).
@@ -46,6 +48,7 @@ class Driver:
     def __init__(self, conf: Any) -> None:
         self.conf = conf
 
+    @abc.abstractmethod
     def publish(self, change: StateChange) -> None:
         """Send a committed ``change`` to the other processes.
 
@@ -54,6 +57,7 @@ class Driver:
         catch up through their safety net.
         """
 
+    @abc.abstractmethod
     def listen(self, receive: Receive, resync: Resync) -> None:
         """Make sure changes from other processes reach ``receive``.
 
@@ -66,7 +70,7 @@ class Driver:
         raises.
         """
 
-    def check(self) -> None:
+    def check(self) -> None:  # noqa: B027 (optional: local has no channel)
         """Reach the channel once, for ``vmstate-status upgrade check``.
 
         A driver without a channel (``remote`` false) has nothing to
@@ -76,5 +80,11 @@ class Driver:
         :raises EventBusError: saying why the channel cannot be reached.
         """
 
+    @abc.abstractmethod
     def stop(self) -> None:
         """Close the channel; the driver is not used afterwards."""
+
+
+#: The event bus drivers: classes built with the configuration.
+KIND: plugins.Kind[Driver] = plugins.Kind(
+    NAMESPACE, "event bus driver", exception.EventBusError, base=Driver)

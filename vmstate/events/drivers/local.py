@@ -21,7 +21,18 @@ net re-reads the instance (``[events] resync_interval``). Right for one
 """
 
 from vmstate.events import drivers
+from vmstate.events.change import StateChange
 
 
 class LocalDriver(drivers.Driver):
     """Nothing to send, nothing to listen to."""
+
+    def publish(self, change: StateChange) -> None:
+        """No other process can hear it."""
+
+    def listen(self, receive: drivers.Receive,
+               resync: drivers.Resync) -> None:
+        """No other process sends anything."""
+
+    def stop(self) -> None:
+        """No channel to close."""
