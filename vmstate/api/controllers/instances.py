@@ -33,7 +33,7 @@ from vmstate.api import schemas
 from vmstate.api import validation
 from vmstate.api import views
 from vmstate.api.controllers import common
-from vmstate.api.controllers import lifecycle as lifecycle_ctl
+from vmstate.api.controllers import subresources
 from vmstate.conf import CONF
 from vmstate.context import RequestContext
 from vmstate.db import action_queue
@@ -82,8 +82,8 @@ class InstanceController:
             return self.index, []
         if len(args) == 1 and args[0] in self.SUBRESOURCES:
             return getattr(self, args[0]), []
-        if len(args) == 1 and args[0] in lifecycle_ctl.SUBRESOURCES:
-            return lifecycle_ctl.SUBRESOURCES[args[0]](self.uuid).index, []
+        if len(args) == 1 and args[0] in subresources.SUBRESOURCES:
+            return subresources.SUBRESOURCES[args[0]](self.uuid).index, []
         pecan.abort(404)
 
     @pecan.expose(generic=True, template="json")
@@ -108,8 +108,8 @@ class InstanceController:
         body = validation.body(pecan.request, _schema("update"))
         row = updates.update(scoped, uuid, body["instance"],
                              body.get("expected"), reason=body.get("reason"))
-        return {"instance": lifecycle_ctl.instance_view(ctx, row,
-                                                        loader.get())}
+        return {"instance": subresources.instance_view(ctx, row,
+                                                       loader.get())}
 
     @pecan.expose(generic=True, template="json")
     def actions(self) -> None:
@@ -128,7 +128,7 @@ class InstanceController:
             scoped, uuid, body["action"], matrix=matrix,
             reason=body.get("reason"), queue=body.get("queue"))
         pecan.response.status = 202
-        return lifecycle_ctl.action_result(scoped, uuid, requested, matrix)
+        return subresources.action_result(scoped, uuid, requested, matrix)
 
     @pecan.expose(generic=True, template="json")
     def events(self) -> None:
