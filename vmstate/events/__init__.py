@@ -34,7 +34,7 @@ from vmstate.events.bus import get
 from vmstate.events.bus import installed_drivers
 from vmstate.events.bus import load_driver
 from vmstate.events.bus import set_bus
-from vmstate.events.change import StateChange
+from vmstate.events.changes import StateChange
 
 __all__ = [
     "Bus", "StateChange", "Subscription", "get",

@@ -33,7 +33,7 @@ from oslo_log import log as logging
 
 from vmstate import plugins
 from vmstate.events import drivers
-from vmstate.events.change import StateChange
+from vmstate.events.changes import StateChange
 
 LOG = logging.getLogger(__name__)
 

@@ -29,7 +29,7 @@ from vmstate import exception
 from vmstate import lifecycle
 from vmstate.db import api
 from vmstate.db import listeners
-from vmstate.events import change as change_mod
+from vmstate.events import changes
 from vmstate.events.drivers import local
 
 
@@ -270,7 +270,7 @@ class TestChange(base.TestCase):
                               {"vm_state": "error",
                                "fault": {"message": "disk full"}})
         change = events.StateChange.from_instance(inst)
-        origin, back = change_mod.decode(change_mod.encode(change, "me"))
+        origin, back = changes.decode(changes.encode(change, "me"))
         self.assertEqual("me", origin)
         self.assertEqual(change, back)
         self.assertIsInstance(back.instance["updated_at"],
@@ -280,7 +280,7 @@ class TestChange(base.TestCase):
     def test_states_only(self):
         change = events.StateChange.from_instance(
             dict(self.create(), event=None)).states_only()
-        origin, back = change_mod.decode(change_mod.encode(change, "x"))
+        origin, back = changes.decode(changes.encode(change, "x"))
         self.assertEqual((None, None, "active", 1),
                          (back.instance, back.event, back.vm_state,
                           back.version))
@@ -291,7 +291,7 @@ class TestChange(base.TestCase):
                      '"task_state": null}',
                      '{"uuid": "u", "version": 1, "vm_state": "a", '
                      '"task_state": null, "instance": [1]}'):
-            self.assertRaises(ValueError, change_mod.decode, text)
+            self.assertRaises(ValueError, changes.decode, text)
 
 
 class TestPostgreSQLDriverWithoutServer(base.TestCase):

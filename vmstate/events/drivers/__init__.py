@@ -28,7 +28,7 @@ from typing import Any
 
 from vmstate import exception
 from vmstate import plugins
-from vmstate.events.change import StateChange
+from vmstate.events.changes import StateChange
 
 NAMESPACE = "vmstate.event_bus"
 

@@ -21,7 +21,7 @@ net re-reads the instance (``[events] resync_interval``). Right for one
 """
 
 from vmstate.events import drivers
-from vmstate.events.change import StateChange
+from vmstate.events.changes import StateChange
 
 
 class LocalDriver(drivers.Driver):

@@ -50,7 +50,7 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 
 from vmstate import exception
-from vmstate.events import change as change_mod
+from vmstate.events import changes
 from vmstate.events import drivers
 
 LOG = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ class MessagingDriver(drivers.Driver):
 
     # -- sending ------------------------------------------------------------
 
-    def publish(self, change: change_mod.StateChange) -> None:
+    def publish(self, change: changes.StateChange) -> None:
         self._start_sender()
         try:
             self._pending.put_nowait(change)
@@ -277,7 +277,7 @@ class MessagingDriver(drivers.Driver):
                 return
             payload = None
             if item is not None:
-                payload = change_mod.encode(item, self.origin)
+                payload = changes.encode(item, self.origin)
             if not self._cast(payload):
                 self._drop_pending()
                 if self._stopping.wait(self._reconnect_interval):
@@ -387,7 +387,7 @@ class MessagingDriver(drivers.Driver):
         if payload is None:
             return
         try:
-            _origin, change = change_mod.decode(payload)
+            _origin, change = changes.decode(payload)
         except ValueError as err:
             LOG.warning("Ignoring a malformed message on channel %s: %s",
                         self.topic, err)

@@ -49,7 +49,7 @@ from psycopg2 import sql
 from sqlalchemy.engine import make_url
 
 from vmstate import exception
-from vmstate.events import change as change_mod
+from vmstate.events import changes
 from vmstate.events import drivers
 
 LOG = logging.getLogger(__name__)
@@ -136,10 +136,10 @@ class PostgreSQLDriver(drivers.Driver):
 
     # -- sending ------------------------------------------------------------
 
-    def publish(self, change: change_mod.StateChange) -> None:
-        payload = change_mod.encode(change, self.origin)
+    def publish(self, change: changes.StateChange) -> None:
+        payload = changes.encode(change, self.origin)
         if len(payload.encode("utf-8")) > MAX_PAYLOAD:
-            payload = change_mod.encode(change.states_only(), self.origin)
+            payload = changes.encode(change.states_only(), self.origin)
         with self._send_lock:
             for attempt in (1, 2):
                 try:
@@ -228,7 +228,7 @@ class PostgreSQLDriver(drivers.Driver):
 
     def _handle(self, payload: str) -> None:
         try:
-            origin, change = change_mod.decode(payload)
+            origin, change = changes.decode(payload)
         except ValueError as err:
             LOG.warning("Ignoring a malformed message on channel %s: %s",
                         self.channel, err)
