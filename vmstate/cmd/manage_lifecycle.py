@@ -31,7 +31,7 @@ from vmstate.cmd import failure
 from vmstate.cmd.manage import command
 from vmstate.db import action_queue
 from vmstate.db import api as db_api
-from vmstate.db import failures as db_failures
+from vmstate.db import failures
 from vmstate.lifecycle import engine
 from vmstate.lifecycle import notifications
 from vmstate.lifecycle import sweeper
@@ -138,7 +138,7 @@ def show(args: Any) -> int:
     if inst["fault"]:
         print("fault: %s: %s" % (inst["fault"].get("type"),
                                  inst["fault"].get("message")))
-    counts = db_failures.for_instance(admin, args.uuid)
+    counts = failures.for_instance(admin, args.uuid)
     for task_state, count in sorted(counts.items()):
         print("failures of %s: %d in a row (last %s, %s)" % (
             task_state, count["count"], count["last_action"],

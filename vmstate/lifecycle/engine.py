@@ -42,7 +42,7 @@ from oslo_log import log as logging
 from vmstate import context as vm_context
 from vmstate import states
 from vmstate.db import action_queue
-from vmstate.db import failures as db_failures
+from vmstate.db import failures
 from vmstate.db import listeners
 from vmstate.db import overrides
 from vmstate.lifecycle import notifications
@@ -98,10 +98,10 @@ def after_commit(instance: dict[str, Any]) -> None:
     admin = vm_context.get_admin_context()
     matrix = loader.get()
     if (before is not None and after != before
-            and action != db_failures.TIMEOUT
+            and action != failures.TIMEOUT
             and event["to"]["vm_state"] != states.ERROR
             and before in timeouts.policy(matrix)):
-        db_failures.clear(admin, uuid, before, before=event["created_at"])
+        failures.clear(admin, uuid, before, before=event["created_at"])
     if (action in matrix.actions and after is not None
             and queue.deletes(matrix.definition(action))
             and before != after):
@@ -109,6 +109,6 @@ def after_commit(instance: dict[str, Any]) -> None:
             queue.notify_dropped(entry, "superseded by %s" % action)
     # Draining costs a query: only after what can make a queued action
     # possible, a task's end (other than a timeout's) or an admin's reset.
-    if after is None and action != db_failures.TIMEOUT and (
+    if after is None and action != failures.TIMEOUT and (
             before is not None or action in _ADMIN_ACTIONS):
         queue.drain(uuid, matrix)

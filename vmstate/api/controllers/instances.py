@@ -38,7 +38,7 @@ from vmstate.conf import CONF
 from vmstate.context import RequestContext
 from vmstate.db import action_queue
 from vmstate.db import api as db_api
-from vmstate.lifecycle import queue as lifecycle_queue
+from vmstate.lifecycle import queue
 from vmstate.lifecycle import updates
 from vmstate.matrix import loader
 
@@ -124,7 +124,7 @@ class InstanceController:
         matrix = loader.get()
         matrix.definition(body["action"])
         # Starts it now, or queues it if asked (or by default) and busy.
-        requested = lifecycle_queue.request(
+        requested = queue.request(
             scoped, uuid, body["action"], matrix=matrix,
             reason=body.get("reason"), queue=body.get("queue"))
         pecan.response.status = 202
