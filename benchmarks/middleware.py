@@ -49,7 +49,7 @@ from vmstate.conf import CONF
 from vmstate.db import api
 from vmstate.db import models
 from vmstate.fake import api as fake_api
-from vmstate.fake import driver as fake_driver
+from vmstate.fake import driver
 
 # Enough rows that the planner's choice is the one production gets.
 ROWS = 20000
@@ -131,7 +131,7 @@ def measure(label, url, calls, repeat, found):
                                            "task_state": None})["uuid"]
         stopped = api.instance_create(ctx, {"vm_state": "stopped",
                                             "task_state": None})["uuid"]
-        compute = fake_api.ComputeAPI(fake_driver.FakeDriver(0.0, 1))
+        compute = fake_api.ComputeAPI(driver.FakeDriver(0.0, 1))
         guarded_compute = ComputeGuard(compute, CONF)
         guarded_nothing = ComputeGuard(nothing, CONF)
         counter = Counter(engine)

@@ -99,7 +99,7 @@ import sqlalchemy as sa
 from vmstate import context
 from vmstate import events
 from vmstate import lifecycle
-from vmstate.api import app as api_app
+from vmstate.api import app
 from vmstate.conf import CONF
 from vmstate.db import api
 from vmstate.db import listeners
@@ -356,7 +356,7 @@ class Statements:
 
 @contextlib.contextmanager
 def api_server(threads=256):
-    httpd = server.make_server(api_app.setup_app(CONF), "127.0.0.1", 0,
+    httpd = server.make_server(app.setup_app(CONF), "127.0.0.1", 0,
                                threads, 1, "vmstate-api-bench")
     httpd.prepare()
     thread = threading.Thread(target=httpd.serve, daemon=True)

@@ -28,7 +28,7 @@ import sys
 from vmstate import cmd
 from vmstate import conf
 from vmstate import exception
-from vmstate.api import app as api_app
+from vmstate.api import app
 from vmstate.api.controllers import instances
 from vmstate.cmd import failure
 from vmstate.conf import CONF
@@ -69,7 +69,7 @@ def _serve(argv: list[str]) -> int:
             periodic = sweeper.Periodic()
             periodic.start()
         httpd = server.make_server(
-            api_app.setup_app(CONF), CONF.api.host, CONF.api.port,
+            app.setup_app(CONF), CONF.api.host, CONF.api.port,
             CONF.api.threads, CONF.api.shutdown_timeout, "vmstate-api",
             client_socket_timeout=CONF.api.client_socket_timeout,
             header_timeout=CONF.api.header_timeout)

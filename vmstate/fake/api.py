@@ -52,8 +52,8 @@ from vmstate.api.middleware import routes
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
 from vmstate.fake import catalog
-from vmstate.fake import driver as fake_driver
-from vmstate.fake import status as nova_status
+from vmstate.fake import status
+from vmstate.fake.driver import FakeDriver
 
 API_VERSION = "2.1"
 # Nova's success codes where they are not 202.
@@ -147,8 +147,8 @@ class ComputeAPI:
         ("GET", re.compile(r"^/images/(?P<id>[^/]+)/?$"), "image"),
     )
 
-    def __init__(self, driver: fake_driver.FakeDriver | None = None) -> None:
-        self.driver = driver or fake_driver.FakeDriver(
+    def __init__(self, driver: FakeDriver | None = None) -> None:
+        self.driver = driver or FakeDriver(
             CONF.fake_compute.step_seconds)
         # What Nova keeps beside the state; a fake keeps it in memory.
         self._servers: dict[str, dict[str, Any]] = {}
@@ -419,8 +419,8 @@ class ComputeAPI:
         return {
             "id": row["uuid"],
             "name": meta["name"],
-            "status": nova_status.status(row["vm_state"],
-                                         row["task_state"]),
+            "status": status.status(row["vm_state"],
+                                    row["task_state"]),
             "tenant_id": row["project_id"],
             "user_id": row["user_id"],
             "metadata": meta["metadata"],

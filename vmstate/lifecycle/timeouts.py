@@ -55,7 +55,7 @@ from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import states
 from vmstate.conf import CONF
-from vmstate.conf import lifecycle as lifecycle_conf
+from vmstate.conf.lifecycle import parse_timeout
 from vmstate.db import heartbeats
 from vmstate.lifecycle import tasks
 from vmstate.matrix import Matrix
@@ -150,7 +150,7 @@ def _policy(matrix: Matrix, configured: tuple[tuple[str, str], ...],
             declared.max_failures or max_failures,
             "plugin %s" % declared.plugin)
     for name, value in configured:
-        spec = lifecycle_conf.parse_timeout(value)
+        spec = parse_timeout(value)
         found[name] = Timeout(name, spec.seconds,
                               spec.reaction or default_reaction,
                               spec.max_failures or max_failures, "config")

@@ -26,12 +26,12 @@ sweep`` beside it.
 import os
 
 from vmstate import conf
-from vmstate.api import app as api_app
+from vmstate.api import app
 from vmstate.conf import CONF
 from vmstate.wsgi import service
 
 
-def init_application() -> api_app.WSGIApp:
+def init_application() -> app.WSGIApp:
     files = os.environ.get("VMSTATE_CONFIG_FILES")
     conf.parse_args([], default_config_files=(
         [f.strip() for f in files.split(",") if f.strip()] if files
@@ -39,7 +39,7 @@ def init_application() -> api_app.WSGIApp:
     # A failure here stops the WSGI server from loading the application,
     # with the reason in its log.
     service.prepare()
-    return api_app.setup_app(CONF)
+    return app.setup_app(CONF)
 
 
 application = init_application()

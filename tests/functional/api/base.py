@@ -20,7 +20,7 @@ import webtest
 from tests import base
 from tests import db_fixture
 from tests.functional.api import openapi_check
-from vmstate.api import app as api_app
+from vmstate.api import app
 from vmstate.api import policy
 from vmstate.conf import CONF
 
@@ -55,7 +55,7 @@ class APITestCase(base.TestCase):
         self.useFixture(db_fixture.Database())
         policy.reset()
         self.addCleanup(policy.reset)
-        self.app = CheckedApp(api_app.setup_app(CONF))
+        self.app = CheckedApp(app.setup_app(CONF))
 
     # -- helpers ---------------------------------------------------------
 

@@ -15,7 +15,7 @@
 from keystonemiddleware import auth_token
 
 from tests.functional.api import base
-from vmstate.api import app as api_app
+from vmstate.api import app
 from vmstate.conf import CONF
 
 
@@ -29,7 +29,7 @@ class TestKeystone(base.APITestCase):
         self.config_fixture.config(group="keystone_authtoken",
                                    www_authenticate_uri="http://127.0.0.1:1/",
                                    delay_auth_decision=False)
-        self.app = base.CheckedApp(api_app.setup_app(CONF))
+        self.app = base.CheckedApp(app.setup_app(CONF))
 
     def test_no_token_is_a_401_fault(self):
         for path in ("/v1/instances", "/v1/matrix"):

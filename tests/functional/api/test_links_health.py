@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import webtest
 
 from tests.functional.api import base
-from vmstate.api import app as api_app
+from vmstate.api import app
 from vmstate.conf import CONF
 from vmstate.db import connections
 
@@ -28,7 +28,7 @@ PUBLIC = "https://vmstate.example.com:8443/state"
 class LinksTestCase(base.APITestCase):
 
     def rebuild(self):
-        self.app = base.CheckedApp(api_app.setup_app(CONF))
+        self.app = base.CheckedApp(app.setup_app(CONF))
 
     def links(self, headers):
         """Every link the API answers, for requests with ``headers``."""
@@ -79,7 +79,7 @@ class LinksTestCase(base.APITestCase):
                      "Access-Control-Request-Method": "POST",
                      "Access-Control-Request-Headers": "X-Auth-Token"}
         # Preflights are the CORS filter's, outside the API's description.
-        plain = webtest.TestApp(api_app.setup_app(CONF))
+        plain = webtest.TestApp(app.setup_app(CONF))
         res = plain.options("/v1/instances", headers=preflight)
         self.assertEqual("https://dash.example",
                          res.headers["Access-Control-Allow-Origin"])

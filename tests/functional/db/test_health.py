@@ -19,7 +19,7 @@ import sqlalchemy as sa
 import webtest
 
 from tests.functional.db import base
-from vmstate.api import app as api_app
+from vmstate.api import app
 from vmstate.conf import CONF
 from vmstate.db import connections
 
@@ -32,7 +32,7 @@ class HealthMixin:
 
     def setUp(self):
         super().setUp()
-        self.app = webtest.TestApp(api_app.setup_app(CONF))
+        self.app = webtest.TestApp(app.setup_app(CONF))
 
     def read_only_sessions(self):
         """Every new connection of vmstate's engine is read-only."""

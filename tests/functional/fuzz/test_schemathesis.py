@@ -31,7 +31,7 @@ from schemathesis.specs.openapi import checks as openapi_checks
 from tests import base
 from tests import db_fixture
 from vmstate import context
-from vmstate.api import app as api_app
+from vmstate.api import app
 from vmstate.api import policy
 from vmstate.conf import CONF
 from vmstate.db import api as db_api
@@ -61,7 +61,7 @@ class TestSchemathesis(base.TestCase):
         policy.reset()
         self.addCleanup(policy.reset)
         self.schema = schemathesis.openapi.from_wsgi(
-            "/v1/openapi.json", api_app.setup_app(CONF))
+            "/v1/openapi.json", app.setup_app(CONF))
         self.ctx = context.get_admin_context()
 
     def _instance(self):

@@ -38,7 +38,7 @@ from vmstate.api.middleware import ComputeGuard
 from vmstate.api.middleware import guard as guard_mod
 from vmstate.db import api as db_api
 from vmstate.fake import api as fake_api
-from vmstate.fake import driver as fake_driver
+from vmstate.fake import driver
 from vmstate.matrix import loader
 
 WAIT = 20
@@ -431,7 +431,7 @@ class _FakeCompute:
 
     def setUp(self):
         super().setUp()
-        self.driver = fake_driver.FakeDriver(0.01, workers=4)
+        self.driver = driver.FakeDriver(0.01, workers=4)
         self.addCleanup(self.driver.stop)
         compute = fake_api.ComputeAPI(self.driver)
         self.app = webtest.TestApp(fake_api.ContextFilter(

@@ -54,7 +54,7 @@ from vmstate.api import hooks
 from vmstate.api.middleware import reservation
 from vmstate.api.middleware import routes
 from vmstate.api.middleware import sources
-from vmstate.db import nova as nova_db
+from vmstate.db import nova
 from vmstate.matrix import loader
 
 LOG = logging.getLogger(__name__)
@@ -195,7 +195,7 @@ class ComputeGuard(base.ConfigurableMiddleware):
             server_id = (match.raw_id if self.source.ids_as_written
                          else match.server_id)
             probe = next((p for p in route.before_state
-                          if p in nova_db.PROBES), None)
+                          if p in nova.PROBES), None)
             state = self.source.get(context, server_id, probe=probe,
                                     item=decision.item if probe else None)
             if state is None or state["vm_state"] == states.DELETED:

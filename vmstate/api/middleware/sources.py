@@ -35,7 +35,7 @@ from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import plugins
 from vmstate.db import api as db_api
-from vmstate.db import nova as nova_db
+from vmstate.db import nova
 
 NAMESPACE = "vmstate.state_source"
 
@@ -108,7 +108,7 @@ class NovaDBSource(StateSource):
 
     def __init__(self, conf: cfg.ConfigOpts) -> None:
         super().__init__(conf)
-        self.instances = nova_db.NovaInstances(conf.nova_db.connection)
+        self.instances = nova.NovaInstances(conf.nova_db.connection)
 
     def get(self, context: vm_context.RequestContext, uuid: str,
             probe: str | None = None, item: str | None = None

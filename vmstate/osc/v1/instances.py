@@ -21,7 +21,8 @@ from typing import Any
 from osc_lib.cli import format_columns
 from osc_lib.command import command
 
-from vmstate.osc import client as vm_client
+from vmstate.osc.client import APIError
+from vmstate.osc.client import Client
 
 #: The columns of ``instance list``: (heading, field of the view).
 LIST_COLUMNS = (("UUID", "uuid"), ("Project", "project_id"),
@@ -35,12 +36,12 @@ EXIT_REACHED, EXIT_FAILED, EXIT_TIMEOUT = 0, 1, 2
 PROGRESS_INTERVAL = 1.0
 
 
-def _client(cmd: command.Command) -> vm_client.Client:
+def _client(cmd: command.Command) -> Client:
     # The plugin's client (vmstate.osc.plugin.make_client): osc-lib's
     # ClientManager gains it at run time, as an attribute named after
     # the API.
     manager = cmd.app.client_manager
-    client: vm_client.Client = manager.instance_state  # type: ignore[attr-defined]
+    client: Client = manager.instance_state  # type: ignore[attr-defined]
     return client
 
 
@@ -221,7 +222,7 @@ class WaitInstance(command.Command):
                 break
             try:
                 view = client.instance(uuid)
-            except vm_client.APIError:
+            except APIError:
                 continue     # the wait's own answer will say what failed
             state = (view["vm_state"], view["task_state"], view["version"])
             if state != last:
