@@ -22,11 +22,11 @@ from typing import TypedDict
 
 from pecan import hooks
 
-from vmstate import context as vm_context
 from vmstate import exception
 from vmstate.api import faults
 from vmstate.api import validation
 from vmstate.conf import CONF
+from vmstate.context import RequestContext
 
 IDENTITY_HEADERS = ("HTTP_X_PROJECT_ID", "HTTP_X_USER_ID", "HTTP_X_ROLES",
                     "HTTP_X_TENANT_ID", "HTTP_X_USER")
@@ -53,7 +53,7 @@ def _header_name(key: str) -> str:
 
 
 def context_from_environ(environ: dict[str, Any]
-                         ) -> vm_context.RequestContext:
+                         ) -> RequestContext:
     """The request context from headers (set by keystonemiddleware, or by
     the caller under ``noauth``).
 
@@ -69,7 +69,7 @@ def context_from_environ(environ: dict[str, Any]
                 raise exception.Invalid(
                     "%s is empty: name an identity, or send no identity "
                     "headers at all" % _header_name(key))
-    ctx = vm_context.RequestContext.from_environ(environ)
+    ctx = RequestContext.from_environ(environ)
     if noauth and not any(environ.get(h) for h in IDENTITY_HEADERS):
         ctx.project_id = NOAUTH_ADMIN["project_id"]
         ctx.user_id = NOAUTH_ADMIN["user_id"]

@@ -18,9 +18,9 @@ from typing import Any
 
 from oslo_policy import policy
 
-from vmstate import context as vm_context
 from vmstate import exception
 from vmstate.api import policies
+from vmstate.context import RequestContext
 
 _ENFORCER: policy.Enforcer | None = None
 _LOCK = threading.Lock()
@@ -100,7 +100,7 @@ def instance_target(row: Any) -> dict[str, Any]:
     return {"project_id": row["project_id"]}
 
 
-def authorize(rule: str, context: vm_context.RequestContext,
+def authorize(rule: str, context: RequestContext,
               target: dict[str, Any]) -> None:
     """Check ``rule`` for ``context`` on ``target``.
 
@@ -118,7 +118,7 @@ def authorize(rule: str, context: vm_context.RequestContext,
             "Policy doesn't allow %s to be performed." % rule) from None
 
 
-def check(rule: str, context: vm_context.RequestContext,
+def check(rule: str, context: RequestContext,
           target: dict[str, Any]) -> bool:
     """Like :func:`authorize`, but answer instead of raising."""
     try:

@@ -41,7 +41,6 @@ from oslo_utils import uuidutils
 import webob
 import webob.dec
 
-from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate import states
@@ -50,6 +49,7 @@ from vmstate.api import views
 from vmstate.api.middleware import guard
 from vmstate.api.middleware import routes
 from vmstate.conf import CONF
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.fake import catalog
 from vmstate.fake import status
@@ -194,29 +194,29 @@ class ComputeAPI:
     # -- handlers ------------------------------------------------------------
 
     def version(self, req: webob.Request,
-                context: vm_context.RequestContext) -> webob.Response:
+                context: RequestContext) -> webob.Response:
         return _json(200, {"version": _version(req.application_url + "/")})
 
     def index(self, req: webob.Request,
-              context: vm_context.RequestContext) -> webob.Response:
+              context: RequestContext) -> webob.Response:
         return _json(200, {"servers": [
             {"id": row["uuid"], "name": self._meta(row)["name"],
              "links": self._links(req, row["uuid"])}
             for row in self._list(context, req.GET.get("name"))]})
 
     def detail(self, req: webob.Request,
-               context: vm_context.RequestContext) -> webob.Response:
+               context: RequestContext) -> webob.Response:
         return _json(200, {"servers": [
             self._view(req, row)
             for row in self._list(context, req.GET.get("name"))]})
 
-    def show(self, req: webob.Request, context: vm_context.RequestContext,
+    def show(self, req: webob.Request, context: RequestContext,
              id: str) -> webob.Response:
         return _json(200, {"server": self._view(req, self._get(context,
                                                                id))})
 
     def create(self, req: webob.Request,
-               context: vm_context.RequestContext) -> webob.Response:
+               context: RequestContext) -> webob.Response:
         server = _body(req).get("server")
         if not isinstance(server, dict):
             raise exception.Invalid("Invalid input for field/attribute "
@@ -253,13 +253,13 @@ class ComputeAPI:
         response.location = self._links(req, uuid)[0]["href"]
         return response
 
-    def delete(self, req: webob.Request, context: vm_context.RequestContext,
+    def delete(self, req: webob.Request, context: RequestContext,
                id: str) -> webob.Response:
         self._get(context, id)
         self._carry_out(self._task(req, context, id, "delete"))
         return webob.Response(status=204)
 
-    def action(self, req: webob.Request, context: vm_context.RequestContext,
+    def action(self, req: webob.Request, context: RequestContext,
                id: str) -> webob.Response:
         raw = req.body
         action = routes.server_action(raw)
@@ -278,7 +278,7 @@ class ComputeAPI:
             return webob.Response(status=204)
         return webob.Response(status=code)
 
-    def _other_action(self, context: vm_context.RequestContext, uuid: str,
+    def _other_action(self, context: RequestContext, uuid: str,
                       key: str,
                       value: Any) -> webob.Response:
         if key == "reboot":
@@ -301,19 +301,19 @@ class ComputeAPI:
         raise exception.Invalid("There is no such action: %s" % key)
 
     def flavors(self, req: webob.Request,
-                context: vm_context.RequestContext) -> webob.Response:
+                context: RequestContext) -> webob.Response:
         return _json(200, {"flavors": [
             catalog.flavor_view(f, self._flavor_links(req, f["id"]),
                                 detail=False) for f in catalog.FLAVORS]})
 
     def flavors_detail(self, req: webob.Request,
-                       context: vm_context.RequestContext
+                       context: RequestContext
                        ) -> webob.Response:
         return _json(200, {"flavors": [
             catalog.flavor_view(f, self._flavor_links(req, f["id"]))
             for f in catalog.FLAVORS]})
 
-    def flavor(self, req: webob.Request, context: vm_context.RequestContext,
+    def flavor(self, req: webob.Request, context: RequestContext,
                id: str) -> webob.Response:
         entry = catalog.flavor(id)
         if entry is None:
@@ -322,12 +322,12 @@ class ComputeAPI:
             entry, self._flavor_links(req, id))})
 
     def images(self, req: webob.Request,
-               context: vm_context.RequestContext) -> webob.Response:
+               context: RequestContext) -> webob.Response:
         return _json(200, {"images": catalog.images(req.GET.get("name")),
                            "first": "/v2/images",
                            "schema": "/v2/schemas/images"})
 
-    def image(self, req: webob.Request, context: vm_context.RequestContext,
+    def image(self, req: webob.Request, context: RequestContext,
               id: str) -> webob.Response:
         # Glance finds images by id only; the name is for the list.
         entry = catalog.image(id)
@@ -338,7 +338,7 @@ class ComputeAPI:
     # -- helpers -------------------------------------------------------------
 
     @staticmethod
-    def _task(req: webob.Request, context: vm_context.RequestContext,
+    def _task(req: webob.Request, context: RequestContext,
               uuid: str,
               action: str) -> lifecycle.Task | None:
         """The request's task: the guard's reservation, or a new begin.
@@ -370,7 +370,7 @@ class ComputeAPI:
         if task is not None:
             self.driver.run(task)
 
-    def _list(self, context: vm_context.RequestContext, name: str | None = None
+    def _list(self, context: RequestContext, name: str | None = None
               ) -> list[dict[str, Any]]:
         rows = db_api.instance_list(context,
                                     filters={"vm_state": LIVE_VM_STATES})
@@ -391,7 +391,7 @@ class ComputeAPI:
                 {"rel": "bookmark",
                  "href": "%s/flavors/%s" % (req.host_url, id)}]
 
-    def _get(self, context: vm_context.RequestContext,
+    def _get(self, context: RequestContext,
              uuid: str) -> dict[str, Any]:
         if not uuidutils.is_uuid_like(uuid):
             raise exception.InstanceNotFound(uuid)
@@ -460,8 +460,8 @@ def _split_project(path: str) -> tuple[str, str | None]:
 
 
 def _context(req: webob.Request, project: str | None
-             ) -> vm_context.RequestContext:
-    ctx = vm_context.RequestContext.from_environ(req.environ)
+             ) -> RequestContext:
+    ctx = RequestContext.from_environ(req.environ)
     if project and not ctx.project_id:
         ctx.project_id = project
     if not ctx.project_id and not ctx.user_id and not ctx.roles:

@@ -39,8 +39,8 @@ from typing import Any
 
 from oslo_log import log as logging
 
-from vmstate import context as vm_context
 from vmstate import states
+from vmstate.context import get_admin_context
 from vmstate.db import action_queue
 from vmstate.db import failures
 from vmstate.db import listeners
@@ -95,7 +95,7 @@ def after_commit(instance: dict[str, Any]) -> None:
     before = event["from"]["task_state"]
     after = event["to"]["task_state"]
     action = event["action"]
-    admin = vm_context.get_admin_context()
+    admin = get_admin_context()
     matrix = loader.get()
     if (before is not None and after != before
             and action != failures.TIMEOUT

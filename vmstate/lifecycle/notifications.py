@@ -54,8 +54,8 @@ import warnings
 
 from oslo_log import log as logging
 
-from vmstate import context as vm_context
 from vmstate.conf import CONF
+from vmstate.context import RequestContext
 
 LOG = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def dropped_payload(entry: Mapping[str, Any], why: str) -> dict[str, Any]:
         created_at=_iso(entry.get("created_at"))).to_primitive()
 
 
-def _context(event: Mapping[str, Any]) -> vm_context.RequestContext:
+def _context(event: Mapping[str, Any]) -> RequestContext:
     """The context of the change (who, which request), for the envelope.
     """
     kwargs: dict[str, Any] = {"user_id": event.get("user_id"),
@@ -123,7 +123,7 @@ def _context(event: Mapping[str, Any]) -> vm_context.RequestContext:
                               "overwrite": False}
     if event.get("request_id"):
         kwargs["request_id"] = event["request_id"]
-    return vm_context.RequestContext(**kwargs)
+    return RequestContext(**kwargs)
 
 
 class Publisher:

@@ -52,10 +52,11 @@ from typing import Any
 
 from oslo_log import log as logging
 
-from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import states
 from vmstate.conf import CONF
+from vmstate.context import RequestContext
+from vmstate.context import get_admin_context
 from vmstate.db import action_queue
 from vmstate.db import api as db_api
 from vmstate.lifecycle import notifications
@@ -201,7 +202,7 @@ class _Idle(Exception):
     """The task ended while the request was deciding: start it now."""
 
 
-def request(context: vm_context.RequestContext, uuid: str, action: str,
+def request(context: RequestContext, uuid: str, action: str,
             matrix: Matrix | None = None, reason: str | None = None,
             queue: bool | None = None) -> Requested:
     """Start ``action`` now, or queue it when the instance is busy.
@@ -287,7 +288,7 @@ def drain(uuid: str, matrix: Matrix | None = None) -> list[tasks.Task]:
     :returns: the actions started, in order.
     """
     matrix = matrix or loader.get()
-    admin = vm_context.get_admin_context()
+    admin = get_admin_context()
     started: list[tasks.Task] = []
     # Bounded: entries may be added meanwhile; the next drain takes them.
     for _ in range(2 * CONF.lifecycle.max_queued_actions + 2):
@@ -326,7 +327,7 @@ def drain(uuid: str, matrix: Matrix | None = None) -> list[tasks.Task]:
     return started
 
 
-def cancel(context: vm_context.RequestContext,
+def cancel(context: RequestContext,
            uuid: str) -> list[dict[str, Any]]:
     """Drop every queued action of ``uuid``; return them.
 
@@ -347,7 +348,7 @@ def _requester(entry: Mapping[str, Any]) -> Any:
                               "project_id": entry["project_id"]}
     if entry["request_id"]:
         kwargs["request_id"] = entry["request_id"]
-    return vm_context.get_admin_context(**kwargs)
+    return get_admin_context(**kwargs)
 
 
 def _reason(entry: Mapping[str, Any]) -> str:

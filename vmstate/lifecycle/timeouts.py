@@ -51,11 +51,12 @@ from typing import Any
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
-from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import states
 from vmstate.conf import CONF
 from vmstate.conf.lifecycle import parse_timeout
+from vmstate.context import RequestContext
+from vmstate.context import get_admin_context
 from vmstate.db import heartbeats
 from vmstate.lifecycle import tasks
 from vmstate.matrix import Matrix
@@ -188,7 +189,7 @@ def retry_refusal(matrix: Matrix, action: str | None,
     return None
 
 
-def fire(context: vm_context.RequestContext, expired: Mapping[str, Any],
+def fire(context: RequestContext, expired: Mapping[str, Any],
          timeout: Timeout,
          now: datetime.datetime | None = None,
          matrix: Matrix | None = None) -> Fired:
@@ -257,7 +258,7 @@ def fire(context: vm_context.RequestContext, expired: Mapping[str, Any],
     return fired
 
 
-def _retry(context: vm_context.RequestContext, instance: Mapping[str, Any],
+def _retry(context: RequestContext, instance: Mapping[str, Any],
            action: str,
            matrix: Matrix, chosen: Mapping[str, Any]) -> tasks.Task | None:
     """Begin ``action`` again, unless someone changed the instance first.
@@ -277,4 +278,4 @@ def _retry(context: vm_context.RequestContext, instance: Mapping[str, Any],
 
 def sweeper_context() -> Any:
     """The admin context a sweeper acts with (every project's tasks)."""
-    return vm_context.get_admin_context()
+    return get_admin_context()

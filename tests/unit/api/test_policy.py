@@ -24,16 +24,16 @@ from oslo_policy import policy as oslo_policy
 
 from tests import base
 from tests import concurrency
-from vmstate import context as vm_context
 from vmstate import exception
 from vmstate.api import policies
 from vmstate.api import policy
 from vmstate.conf import CONF
+from vmstate.context import RequestContext
 
 
 def ctx(project="p1", roles=("member", "reader")):
-    return vm_context.RequestContext(project_id=project, user_id="u",
-                                     roles=list(roles), overwrite=False)
+    return RequestContext(project_id=project, user_id="u",
+                          roles=list(roles), overwrite=False)
 
 
 class TestRules(base.TestCase):

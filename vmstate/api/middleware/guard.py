@@ -44,8 +44,6 @@ from oslo_middleware import base
 from oslo_utils import strutils
 import webob
 
-from vmstate import conf as vm_conf
-from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import lifecycle
 from vmstate import states
@@ -54,6 +52,10 @@ from vmstate.api import hooks
 from vmstate.api.middleware import reservation
 from vmstate.api.middleware import routes
 from vmstate.api.middleware import sources
+from vmstate.conf import CONF
+from vmstate.conf import is_parsed
+from vmstate.conf import parse_args
+from vmstate.context import RequestContext
 from vmstate.db import nova
 from vmstate.matrix import loader
 
@@ -70,7 +72,7 @@ RESERVATION = reservation.ENVIRON_KEY
 NOVA_CONTEXT = "nova.context"
 
 
-def caller_context(environ: dict[str, Any]) -> vm_context.RequestContext:
+def caller_context(environ: dict[str, Any]) -> RequestContext:
     """Who sends the request, as the compute service behind sees them.
 
     The context an earlier filter put in ``environ["nova.context"]``
@@ -90,7 +92,7 @@ def caller_context(environ: dict[str, Any]) -> vm_context.RequestContext:
     request_id = getattr(theirs, "request_id", None)
     if request_id:
         kwargs["request_id"] = request_id
-    return vm_context.RequestContext(
+    return RequestContext(
         project_id=getattr(theirs, "project_id", None),
         user_id=getattr(theirs, "user_id", None), roles=roles,
         is_admin=bool(getattr(theirs, "is_admin", False)),
@@ -116,12 +118,12 @@ class ComputeGuard(base.ConfigurableMiddleware):
         local = dict(conf) if isinstance(conf, dict) else {}
         oslo_conf = conf if isinstance(conf, cfg.ConfigOpts) else None
         if oslo_conf is None:
-            oslo_conf = vm_conf.CONF
+            oslo_conf = CONF
             config_file = local.pop("config_file", None)
-            if config_file and not vm_conf.is_parsed():
+            if config_file and not is_parsed():
                 # The host service owns logging.
-                vm_conf.parse_args(["--config-file", config_file],
-                                   setup_logging=False)
+                parse_args(["--config-file", config_file],
+                           setup_logging=False)
         super().__init__(application, oslo_conf)
         self.conf = {k: v for k, v in local.items()
                      if k in ("state_source", "reserve", "soft_delete",
@@ -207,7 +209,7 @@ class ComputeGuard(base.ConfigurableMiddleware):
             return self._fault(err)
 
     def _reaches_the_controller(self, environ: dict[str, Any],
-                                context: vm_context.RequestContext,
+                                context: RequestContext,
                                 decision: routes.Decision) -> bool:
         """Whether Nova gets past its router, its policy and the route's
         own checks of the body (each answered by Nova otherwise)."""
@@ -232,7 +234,7 @@ class ComputeGuard(base.ConfigurableMiddleware):
         return self._refusal(decision, state["uuid"], matrix.refusal(
             decision.action, state["uuid"], vm_state, task_state))
 
-    def _reserve(self, context: vm_context.RequestContext,
+    def _reserve(self, context: RequestContext,
                  decision: routes.Decision) -> lifecycle.Task | None:
         uuid = decision.match.server_id
         try:
@@ -277,7 +279,7 @@ class _Refused(exception.VMStateError):
 
 
 def _policy_allows(environ: dict[str, Any],
-                   context: vm_context.RequestContext,
+                   context: RequestContext,
                    route: routes.Route) -> bool:
     """Whether Nova's policy lets the caller run ``route``.
 
@@ -308,7 +310,7 @@ def _policy_allows(environ: dict[str, Any],
             routes.ADMIN: False}[route.persona]
 
 
-def _reaches_state_check(context: vm_context.RequestContext,
+def _reaches_state_check(context: RequestContext,
                          route: routes.Route, state: dict[str, Any],
                          probe: str | None) -> bool:
     """Whether Nova's checks between the policy and the state pass, as

@@ -31,9 +31,9 @@ from typing import Any
 from oslo_config import cfg
 from oslo_db import exception as db_exc
 
-from vmstate import context as vm_context
 from vmstate import exception
 from vmstate import plugins
+from vmstate.context import RequestContext
 from vmstate.db import api as db_api
 from vmstate.db import nova
 
@@ -69,7 +69,7 @@ class StateSource(abc.ABC):
     ids_as_written = False
 
     @abc.abstractmethod
-    def get(self, context: vm_context.RequestContext, uuid: str,
+    def get(self, context: RequestContext, uuid: str,
             probe: str | None = None, item: str | None = None
             ) -> dict[str, Any] | None:
         """``{uuid, vm_state, task_state, ...}`` of the instance ``uuid``
@@ -91,7 +91,7 @@ class VMStateSource(StateSource):
 
     supports_reservation = True
 
-    def get(self, context: vm_context.RequestContext, uuid: str,
+    def get(self, context: RequestContext, uuid: str,
             probe: str | None = None, item: str | None = None
             ) -> dict[str, Any] | None:
         try:
@@ -110,7 +110,7 @@ class NovaDBSource(StateSource):
         super().__init__(conf)
         self.instances = nova.NovaInstances(conf.nova_db.connection)
 
-    def get(self, context: vm_context.RequestContext, uuid: str,
+    def get(self, context: RequestContext, uuid: str,
             probe: str | None = None, item: str | None = None
             ) -> dict[str, Any] | None:
         if context.is_admin:
