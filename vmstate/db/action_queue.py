@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from vmstate import exception
 from vmstate import states
 from vmstate.context import RequestContext
-from vmstate.db import api as db_api
+from vmstate.db import api
 from vmstate.db import cas
 from vmstate.db import conditions
 from vmstate.db import connections
@@ -105,7 +105,7 @@ def _entries(conn: sa.Connection, uuid: str) -> list[dict[str, Any]]:
                                                        {"uuid": uuid})]
 
 
-@db_api._retry
+@api._retry
 def push(context: RequestContext, uuid: str, action: str, reason: str | None,
          plan: Planner) -> dict[str, Any]:
     """Queue ``action`` for ``uuid`` as ``plan`` decides, atomically.
@@ -148,7 +148,7 @@ def push(context: RequestContext, uuid: str, action: str, reason: str | None,
                 "entry": entry, "dropped": dropped}
 
 
-@db_api._retry
+@api._retry
 def entries(context: RequestContext, uuids: Sequence[str]
             ) -> dict[str, list[dict[str, Any]]]:
     """The queues of ``uuids`` (each oldest first), in one query.
@@ -181,7 +181,7 @@ _WITH_QUEUE_SCOPED = _WITH_QUEUE.where(
     _i.project_id == sa.bindparam("project_id"))
 
 
-@db_api._retry
+@api._retry
 def instance_with_queue(context: RequestContext, uuid: str) -> dict[str, Any]:
     """The instance ``uuid`` with its ``queue`` (oldest first), read in
     one statement.
@@ -209,7 +209,7 @@ def instance_with_queue(context: RequestContext, uuid: str) -> dict[str, Any]:
     return instance
 
 
-@db_api._retry
+@api._retry
 def instances_with_queues(context: RequestContext,
                           filters: Mapping[str, Any] | None = None,
                           limit: int | None = None,
@@ -223,7 +223,7 @@ def instances_with_queues(context: RequestContext,
     for an idle instance. Arguments and errors as
     :func:`vmstate.db.api.instance_list`.
     """
-    page = db_api.page_statement(context, filters, limit, marker).subquery(
+    page = api.page_statement(context, filters, limit, marker).subquery(
         "page")
     ev = models.instance_events.c
     launched = sa.exists().where(
@@ -237,7 +237,7 @@ def instances_with_queues(context: RequestContext,
     with connections.reader(context) as conn:
         rows = conn.execute(stmt).all()
         if not rows and marker is not None:
-            db_api.check_marker(conn, context, marker)
+            api.check_marker(conn, context, marker)
     found: dict[str, dict[str, Any]] = {}
     for row in rows:
         m = row._mapping
@@ -252,7 +252,7 @@ def instances_with_queues(context: RequestContext,
     return list(found.values())
 
 
-@db_api._retry
+@api._retry
 def head(context: RequestContext, uuid: str) -> dict[str, Any] | None:
     """The oldest queued action of ``uuid``, or ``None``."""
     with connections.reader(context) as conn:
@@ -274,7 +274,7 @@ def claim(entry_id: int) -> cas.Claim:
     return take
 
 
-@db_api._retry
+@api._retry
 def drop(context: RequestContext, entry_id: int) -> bool:
     """Remove one entry (an action that can no longer start).
 
@@ -286,7 +286,7 @@ def drop(context: RequestContext, entry_id: int) -> bool:
         return done.rowcount == 1
 
 
-@db_api._retry
+@api._retry
 def clear(context: RequestContext, uuid: str) -> list[dict[str, Any]]:
     """Remove every queued action of ``uuid``; return what was removed.
 
@@ -304,7 +304,7 @@ def clear(context: RequestContext, uuid: str) -> list[dict[str, Any]]:
         return removed
 
 
-@db_api._retry
+@api._retry
 def pending(context: RequestContext, limit: int) -> list[str]:
     """Up to ``limit`` instances with queued actions and no task running,
     those waiting longest first: one bounded statement (:data:`PENDING`).

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 
 from vmstate import states
 from vmstate.context import RequestContext
-from vmstate.db import api as db_api
+from vmstate.db import api
 from vmstate.db import connections
 from vmstate.db import models
 
@@ -104,7 +104,7 @@ def delete(conn: sa.Connection, uuid: str) -> None:
         _f.instance_uuid == uuid))
 
 
-@db_api._retry
+@api._retry
 def clear(context: RequestContext, uuid: str, task_state: str | None = None,
           before: datetime.datetime | None = None) -> int:
     """Forget the counters of ``uuid`` (of one ``task_state``): a success.
@@ -124,7 +124,7 @@ def clear(context: RequestContext, uuid: str, task_state: str | None = None,
         return int(conn.execute(stmt).rowcount)
 
 
-@db_api._retry
+@api._retry
 def for_instance(context: RequestContext,
                  uuid: str) -> dict[str, dict[str, Any]]:
     """The counters of ``uuid``: ``{task_state: {"count", "last_action",

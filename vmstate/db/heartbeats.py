@@ -40,7 +40,7 @@ import sqlalchemy as sa
 
 from vmstate import exception
 from vmstate.context import RequestContext
-from vmstate.db import api as db_api
+from vmstate.db import api
 from vmstate.db import cas
 from vmstate.db import connections
 from vmstate.db import failures
@@ -68,7 +68,7 @@ EXPIRED = (sa.select(*(_c[name] for name in EXPIRED_COLUMNS))
 Decide = Callable[[int], tuple[Mapping[str, Any], str]]
 
 
-@db_api._retry
+@api._retry
 def expired(context: RequestContext, task_states: Sequence[str],
             cutoff: datetime.datetime, limit: int
             ) -> list[dict[str, Any]]:
@@ -126,7 +126,7 @@ def expire(context: RequestContext, uuid: str, task_id: str, task_state: str,
     now = timeutils.utcnow()
     attempts = [0]
 
-    @db_api._retry
+    @api._retry
     def attempt() -> dict[str, Any]:
         attempts[0] += 1
         with connections.writer(context) as conn:
@@ -213,7 +213,7 @@ def heartbeat(context: RequestContext, uuid: str, task_id: str,
     return _apply_heartbeat(context, change)
 
 
-@db_api._retry
+@api._retry
 def _apply_heartbeat(context: RequestContext,
                      change: cas.Change) -> dict[str, Any]:
     with connections.writer(context) as conn:

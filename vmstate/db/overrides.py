@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from vmstate import exception
 from vmstate import states
 from vmstate.context import RequestContext
-from vmstate.db import api as db_api
+from vmstate.db import api
 from vmstate.db import cas
 from vmstate.db import connections
 from vmstate.db import failures
@@ -92,7 +92,7 @@ def reset_state(context: RequestContext, uuid: str, vm_state: str, reason: str,
          "p_fault": None if fault is None else jsonutils.dumps(fault)},
         {"vm_state": "not %s" % states.DELETED}, timeutils.utcnow(), reason,
         claim=_forget_failures(uuid))
-    return db_api._apply(context, change)
+    return api._apply(context, change)
 
 
 # The vm_state an instance had when it last went into error.
@@ -123,7 +123,7 @@ def clear_error(context: RequestContext, uuid: str, reason: str,
     now = timeutils.utcnow()
     holder: dict[str, cas.Change] = {}
 
-    @db_api._retry
+    @api._retry
     def attempt() -> dict[str, Any]:
         with connections.writer(context) as conn:
             change = holder.get("change")

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from vmstate import exception
 from vmstate.context import RequestContext
-from vmstate.db import api as db_api
+from vmstate.db import api
 from vmstate.db import cas
 from vmstate.db import connections
 from vmstate.db import listeners
@@ -67,7 +67,7 @@ def report(context: RequestContext, uuid: str,
     return result
 
 
-@db_api._retry
+@api._retry
 def _apply(context: RequestContext, change: cas.Change) -> dict[str, Any]:
     change.attempts += 1
     with connections.writer(context) as conn:
