@@ -176,7 +176,11 @@ class ManageWaitElsewhere:
             self.assertNotEqual("", line, lines)
             lines.append(line)
         self.assertLess(time.monotonic() - began, PROMPT)
-        rest, err = proc.communicate(timeout=PATIENCE)
+        # The rest through the same buffered reader: communicate() reads
+        # the pipe itself, and would lose a line readline() has buffered.
+        rest = proc.stdout.read()
+        err = proc.stderr.read()
+        proc.wait(timeout=PATIENCE)
         if self.EXIT_IS_PROMPT:
             self.assertLess(time.monotonic() - began, PROMPT)
         out = "".join(lines) + rest
