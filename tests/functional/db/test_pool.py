@@ -18,6 +18,7 @@ opportunistic test database, not the engine oslo.db's fixtures
 provisioned (which never passes through vmstate's engine hook).
 """
 
+import threading
 from unittest import mock
 
 import sqlalchemy as sa
@@ -132,6 +133,40 @@ class _Pooled:
 
 class TestPoolSQLite(_Pooled, base.TestCase):
     FIXTURE = base.SQLiteMigrated
+
+    def test_connections_beyond_max_pool_size_are_kept(self):
+        # A server closes what overflows max_pool_size on its return; a
+        # file's connection costs no server anything, and opening it
+        # again costs its PRAGMAs: every connection opened is kept, up
+        # to max_pool_size + max_overflow.
+        self.flags(group="database", max_pool_size=2, max_overflow=10)
+        facade = connections.main.make_new_manager()
+        facade.configure(connection=self.url, max_retries=0)
+        self.addCleanup(connections.main.patch_factory(facade))
+        self.addCleanup(facade.dispose_pool)
+        engine = facade.writer.get_engine()
+        self.assertEqual(12, engine.pool.size())
+        self.assertEqual(0, engine.pool._max_overflow)
+        connects = []
+        sa.event.listen(engine, "connect", lambda *a: connects.append(1))
+        inst = api.instance_create(self.admin, {"vm_state": "active",
+                                                "task_state": None})
+        started = threading.Barrier(8)
+
+        def read():
+            # All eight hold a connection at once, every round.
+            with connections.reader(self.admin) as conn:
+                started.wait(timeout=30)
+                conn.execute(sa.text("SELECT 1"))
+            api.instance_get(self.admin, inst["uuid"])
+
+        concurrency.run_concurrently(*[read] * 8, timeout=60)
+        first = len(connects)
+        self.assertGreaterEqual(first, 8)
+        for _ in range(3):
+            started.reset()
+            concurrency.run_concurrently(*[read] * 8, timeout=60)
+        self.assertEqual(first, len(connects))
 
 
 class TestPoolPostgreSQL(_Pooled, base.TestCase):
